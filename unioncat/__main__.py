@@ -1,0 +1,4 @@
+"""Allow ``python -m unioncat``."""
+from unioncat.cli import main
+
+main()

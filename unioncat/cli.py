@@ -1,0 +1,176 @@
+"""The ``unioncat`` command line: thin, one library call per command.
+
+Any :class:`~unioncat.errors.UnioncatError` becomes one line on stderr and a
+non-zero exit (2 for configuration errors), never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from unioncat import __version__
+from unioncat.config import Config, load_config
+from unioncat.errors import ConfigError, UnioncatError
+from unioncat.harvester import FileHarvester
+from unioncat.loading import load
+from unioncat.marc.records import load_record
+from unioncat.models import LoadStats
+from unioncat.reports import (format_import_summary, format_rejects, format_status, record_json,
+                              record_marcxml, record_text)
+from unioncat.store import Store
+
+
+class _Group(click.Group):
+    """Turn UnioncatError into one clear line and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UnioncatError as exc:
+            click.echo(f"unioncat: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="unioncat")
+@click.option("--config", "config_file", metavar="FILE", envvar="UNIONCAT_CONFIG",
+              help="Config file (default: $UNIONCAT_CONFIG, else ./unioncat.toml).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """unioncat: one union catalogue over every member library's records."""
+    ctx.obj = {"config_file": config_file}
+
+
+def _config(ctx: click.Context) -> Config:
+    obj = ctx.find_root().obj
+    if "config" not in obj:
+        obj["config"] = load_config(obj["config_file"])
+    return obj["config"]  # type: ignore[no-any-return]
+
+
+def _store(ctx: click.Context) -> Store:
+    cfg = _config(ctx)
+    store = Store(cfg.store.path)
+    ctx.call_on_close(store.close)
+    return store
+
+
+@cli.command("import")
+@click.argument("source", required=False)
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True))
+@click.option("--all", "all_sources", is_flag=True, help="Import every file source from its configured path.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
+               all_sources: bool, as_json: bool) -> None:
+    """Import MARC files (ISO 2709 or MARCXML, plain or .gz) for SOURCE.
+
+    Without PATHs the source's configured path is read.  Re-importing an unchanged
+    record changes nothing; records that cannot be read go to `unioncat rejects`.
+    """
+    cfg = _config(ctx)
+    if all_sources == bool(source):
+        raise click.UsageError("give a SOURCE (and optional PATHs), or --all")
+    sources = [s for s in cfg.sources if s.type == "file"] if all_sources else [cfg.source(source or "")]
+    if all_sources and paths:
+        raise click.UsageError("--all reads each source's configured path; give no PATHs")
+    store = _store(ctx)
+    results: list[LoadStats] = []
+    failed = []
+    for src in sources:
+        if src.type != "file" and not paths:
+            raise ConfigError(cfg.file, f"source {src.id}",
+                              f"type {src.type} is harvested, not imported; give file PATHs")
+        harvester = FileHarvester(src, list(paths) or None)
+        stats = _run_load(store, src.id, harvester, cfg.store.batch_size, quiet=as_json)
+        results.append(stats)
+        failed.extend(str(f) for f in harvester.failures)
+        if not as_json:
+            click.echo(format_import_summary(stats))
+    if as_json:
+        click.echo(json.dumps({"imports": [s.as_dict() for s in results]}, indent=2))
+    if failed:
+        for line in failed:
+            click.echo(f"unioncat: error: {line}", err=True)
+        ctx.exit(1)
+
+
+def _run_load(store: Store, source_id: str, harvester: FileHarvester, batch_size: int,
+              quiet: bool) -> LoadStats:
+    show = not quiet and sys.stderr.isatty()
+    if not show:
+        return load(store, source_id, harvester.harvest(), batch_size=batch_size)
+    with click.progressbar(length=1, label=f"{source_id}: importing", file=sys.stderr,
+                           show_pos=False, item_show_func=lambda s: s) as bar:
+        def tick(stats: LoadStats) -> None:
+            done, total = harvester.progress()
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos, f"{stats.read:,} records, {stats.rejected:,} rejected")
+        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_batch=tick)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Per source: records, deleted, rejects and the last load."""
+    cfg = _config(ctx)
+    store = _store(ctx)
+    rows = []
+    for src in cfg.sources:
+        summary = store.source_summary(src.id)
+        rows.append({"id": src.id, "name": src.name, "type": src.type, "format": src.format,
+                     **summary})
+    if as_json:
+        click.echo(json.dumps({"store": cfg.store.path, "sources": rows}, indent=2))
+    else:
+        click.echo(format_status(cfg.store.path, rows))
+
+
+@cli.command()
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def rejects(ctx: click.Context, source: str, as_json: bool) -> None:
+    """List SOURCE's records that could not be read: file, position, offset, reason."""
+    cfg = _config(ctx)
+    src = cfg.source(source)
+    rows = _store(ctx).rejects(src.id)
+    if as_json:
+        click.echo(json.dumps({"source": src.id, "rejects": rows}, indent=2))
+    else:
+        click.echo(format_rejects(src.id, rows))
+
+
+@cli.command()
+@click.argument("record_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["text", "marc", "marcxml", "json"]),
+              default="text", show_default=True,
+              help="text: one line per field; marc: ISO 2709 in UTF-8; marcxml; json.")
+@click.pass_context
+def show(ctx: click.Context, record_id: str, fmt: str) -> None:
+    """Show one record by its global id, SOURCE.LOCALID."""
+    cfg = _config(ctx)
+    stored = _store(ctx).get(record_id)
+    if stored is None:
+        source = record_id.split(".", 1)[0]
+        if "." not in record_id or source not in {s.id for s in cfg.sources}:
+            raise UnioncatError(f"{record_id!r} is not a record id: expected SOURCE.LOCALID")
+        raise UnioncatError(f"no record {record_id!r} in {cfg.store.path}")
+    record = load_record(stored.raw, stored.syntax, stored.charset)
+    if fmt == "marc":
+        sys.stdout.buffer.write(record.as_marc())
+    elif fmt == "marcxml":
+        click.echo(record_marcxml(record))
+    elif fmt == "json":
+        click.echo(json.dumps(record_json(stored, record), indent=2, ensure_ascii=False))
+    else:
+        click.echo(record_text(stored, record))
+
+
+def main() -> None:
+    """Run the command line."""
+    cli(prog_name="unioncat")

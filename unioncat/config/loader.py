@@ -1,0 +1,169 @@
+"""Read unioncat.toml into typed dataclasses, checking every key against SETTINGS.
+
+Which file: ``--config``, else the ``UNIONCAT_CONFIG`` environment variable, else
+``./unioncat.toml``.  Relative paths inside it are taken relative to the file.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from typing import Any
+
+from unioncat.config.model import Config, IndexConfig, ServerConfig, SourceConfig, StoreConfig
+from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
+                                      SOURCE_ID_PATTERN, Setting, settings_in)
+from unioncat.errors import ConfigError
+from unioncat.marc.charset import canonical_encoding
+
+ENV_VAR = "UNIONCAT_CONFIG"
+DEFAULT_FILE = "unioncat.toml"
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}
+_ID_RE = re.compile(rf"^{SOURCE_ID_PATTERN}$")
+_Z3950_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d+(/\S+)?$")
+
+
+def config_path(explicit: str | None) -> str:
+    """Return which config file to read."""
+    return explicit or os.environ.get(ENV_VAR) or DEFAULT_FILE
+
+
+def load_config(path: str | None = None) -> Config:
+    """Read and validate a config file; raise ConfigError on any problem."""
+    file = config_path(path)
+    try:
+        with open(file, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(file, "", "no such config file (pass --config, set "
+                          f"{ENV_VAR}, or see examples/unioncat.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, "", f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(file, "", f"cannot read: {exc.strerror}") from None
+    return _build(file, data)
+
+
+def _build(file: str, data: dict[str, Any]) -> Config:
+    base = os.path.dirname(os.path.abspath(file))
+    known = {"store", "index", "server", "source"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
+    tables = {}
+    for section in ("store", "index", "server"):
+        raw = data.get(section, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
+        tables[section] = _table(file, section, raw, settings_in(section))
+    store = StoreConfig(path=_resolve(base, tables["store"]["path"]),
+                        batch_size=tables["store"]["batch_size"])
+    if store.batch_size < 1:
+        raise ConfigError(file, "store.batch_size", "expected a positive integer")
+    index = IndexConfig(path=_resolve(base, tables["index"]["path"]))
+    server = ServerConfig(**tables["server"])
+    if not 0 < server.port < 65536:
+        raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")
+    raw_sources = data.get("source", [])
+    if not isinstance(raw_sources, list):
+        raise ConfigError(file, "source", "expected [[source]] tables (an array of tables)")
+    sources = tuple(_source(file, base, i, raw) for i, raw in enumerate(raw_sources, 1))
+    seen: dict[str, int] = {}
+    for i, src in enumerate(sources, 1):
+        if src.id in seen:
+            raise ConfigError(file, f"source[{i}].id",
+                              f"duplicate id {src.id!r} (also source[{seen[src.id]}])")
+        seen[src.id] = i
+    return Config(file=file, store=store, index=index, server=server, sources=sources)
+
+
+def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:
+    by_name = {s.name: s for s in settings}
+    for key in raw:
+        if key not in by_name:
+            raise ConfigError(file, f"{where}.{key}",
+                              f"unknown key (expected one of {', '.join(by_name)})")
+    out = {}
+    for name, setting in by_name.items():
+        if name not in raw:
+            if setting.default is REQUIRED:
+                raise ConfigError(file, f"{where}.{name}", f"missing; {setting.help}")
+            out[name] = setting.default
+            continue
+        value = raw[name]
+        if not _is_type(value, setting.type):
+            types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+            want = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+            raise ConfigError(file, f"{where}.{name}", f"expected {want}, got {value!r}")
+        if setting.choices and value not in setting.choices:
+            raise ConfigError(file, f"{where}.{name}",
+                              f"expected one of {', '.join(setting.choices)}, got {value!r}")
+        out[name] = value
+    return out
+
+
+def _is_type(value: Any, expected: type | tuple[type, ...]) -> bool:
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in types:
+        return False  # TOML true is not an integer port
+    return isinstance(value, types)
+
+
+def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
+    where = f"source[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(file, where, "expected a table")
+    values = _table(file, where, raw, settings_in("source"))
+    if not _ID_RE.match(values["id"]):
+        raise ConfigError(file, f"{where}.id",
+                          f"expected a short code matching {SOURCE_ID_PATTERN}, got {values['id']!r}")
+    try:
+        values["encoding"] = canonical_encoding(values["encoding"])
+    except LookupError:
+        raise ConfigError(file, f"{where}.encoding",
+                          f"expected auto, marc-8 or a known character set, got {values['encoding']!r}") from None
+    _check_location(file, where, values)
+    if values["path"]:
+        values["path"] = _resolve(base, values["path"])
+    _check_holdings(file, f"{where}.holdings", values["holdings"])
+    return SourceConfig(**values)
+
+
+def _check_location(file: str, where: str, values: dict[str, Any]) -> None:
+    kind, url = values["type"], values["url"]
+    if kind in ("oai", "sru"):
+        if not url:
+            raise ConfigError(file, f"{where}.url", f"missing; type {kind} needs an http(s) base URL")
+        if not re.match(r"^https?://\S+$", url):
+            raise ConfigError(file, f"{where}.url", f"expected an http(s) URL, got {url!r}")
+    elif kind == "z3950":
+        if not url:
+            raise ConfigError(file, f"{where}.url", "missing; type z3950 needs host:port/database")
+        if not _Z3950_RE.match(url):
+            raise ConfigError(file, f"{where}.url", f"expected host:port/database, got {url!r}")
+
+
+def _check_holdings(file: str, where: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, str):
+        if value not in HOLDINGS_PRESETS:
+            raise ConfigError(file, where, f"expected a preset ({', '.join(HOLDINGS_PRESETS)}) "
+                              f"or a table, got {value!r}")
+        return
+    for key, sub in value.items():
+        if key not in HOLDINGS_TABLE_KEYS:
+            raise ConfigError(file, f"{where}.{key}",
+                              f"unknown key (expected one of {', '.join(HOLDINGS_TABLE_KEYS)})")
+        if key == "tag":
+            if not (isinstance(sub, str) and re.match(r"^[0-9A-Za-z]{3}$", sub)):
+                raise ConfigError(file, f"{where}.tag", f"expected a 3-character MARC tag, got {sub!r}")
+        elif not (isinstance(sub, str) and len(sub) == 1):
+            raise ConfigError(file, f"{where}.{key}", f"expected one subfield code, got {sub!r}")
+    if "tag" not in value:
+        raise ConfigError(file, f"{where}.tag", "missing; a holdings table needs the item field's tag")
+
+
+def _resolve(base: str, path: str) -> str:
+    path = os.path.expanduser(path)
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))

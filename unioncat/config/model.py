@@ -1,0 +1,64 @@
+"""Typed configuration objects handed to the rest of unioncat."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where and how the record store is kept."""
+
+    path: str
+    batch_size: int = 2000
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Where the search index lives."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the SRU server listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One member library."""
+
+    id: str
+    name: str
+    type: str
+    url: str | None = None
+    path: str | None = None
+    format: str = "marc21"
+    encoding: str = "auto"
+    holdings: str | dict[str, Any] | None = None
+    dedup_within_source: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, read from one TOML file."""
+
+    file: str
+    store: StoreConfig
+    index: IndexConfig
+    server: ServerConfig
+    sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
+
+    def source(self, source_id: str) -> SourceConfig:
+        """Return a source by id, or raise ConfigError naming the known ones."""
+        from unioncat.errors import ConfigError
+
+        for src in self.sources:
+            if src.id == source_id:
+                return src
+        known = ", ".join(s.id for s in self.sources) or "none"
+        raise ConfigError(self.file, "source", f"no source with id {source_id!r} (configured: {known})")

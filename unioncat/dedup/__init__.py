@@ -1,0 +1,1 @@
+"""Deduplication of member records into consortium master records (issue 6: not written yet)."""

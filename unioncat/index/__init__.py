@@ -1,0 +1,1 @@
+"""Search index of master records (issue 7: not written yet)."""

@@ -1,0 +1,246 @@
+"""Read a MARC file drop: ISO 2709 or MARCXML, plain or gzip, streamed.
+
+``MarcFile(path, fmt, encoding).items()`` yields a :class:`MarcItem` for every record
+and a :class:`~unioncat.errors.RecordError` (with position, offset and raw bytes) for
+every record that cannot be read, and carries on; only a stream that cannot be read
+any further raises :class:`~unioncat.errors.FatalReadError`, naming file and offset.
+
+    for item in MarcFile("drop.mrc.gz", "marc21").items():
+        if isinstance(item, RecordError): ...
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator
+
+from lxml import etree
+
+from unioncat import xmlsafe
+from unioncat.errors import FatalReadError, RecordError
+from unioncat.marc.charset import UTF8, decoder, detect
+from unioncat.marc.iso2709 import Chunk, iter_chunks, parse_fields
+from unioncat.marc.records import SYNTAX_ISO2709, SYNTAX_MARCXML, local_name, xml_to_pymarc
+
+_PROLOG_PEEK = 1 << 16
+
+
+@dataclass(frozen=True)
+class MarcItem:
+    """One record as read from a file, before it has a global id."""
+
+    raw: bytes
+    syntax: str
+    charset: str
+    leader: str
+    control_number: str  # 001, blanks stripped; '' when absent
+    datestamp: str | None  # 005 as found, or None
+    position: int
+    offset: int | None
+    line: int | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def deleted(self) -> bool:
+        """Return True when leader/05 marks the record deleted."""
+        return self.leader[5:6] == "d"
+
+
+class MarcFile:
+    """A MARC file on disk: format sniffed from content, gzip by magic bytes."""
+
+    def __init__(self, path: str, fmt: str = "marc21", encoding: str = "auto") -> None:
+        self.path = path
+        self.fmt = fmt
+        self.encoding = encoding
+        self.size = os.path.getsize(path)
+        self._raw: BinaryIO | None = None
+
+    def bytes_read(self) -> int:
+        """Return how many bytes of the file on disk have been read (for progress)."""
+        try:
+            return self._raw.tell() if self._raw and not self._raw.closed else self.size
+        except (OSError, ValueError):
+            return self.size
+
+    def _open(self) -> BinaryIO:
+        raw = open(self.path, "rb")
+        self._raw = raw
+        if raw.read(2) == b"\x1f\x8b":
+            raw.seek(0)
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        raw.seek(0)
+        return raw
+
+    def is_xml(self) -> bool:
+        """Return True if the (decompressed) content starts like XML."""
+        with self._open() as stream:
+            head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        return head[:1] == b"<"
+
+    def items(self) -> Iterator[MarcItem | RecordError]:
+        """Yield every record or per-record error in file order."""
+        try:
+            if self.is_xml():
+                yield from self._xml_items()
+            else:
+                yield from self._iso_items()
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FatalReadError(self.path, f"cannot read further: {exc}") from exc
+        finally:
+            if self._raw is not None:
+                self._raw.close()
+
+    # ISO 2709 -----------------------------------------------------------------
+    def _iso_items(self) -> Iterator[MarcItem | RecordError]:
+        with self._open() as stream:
+            for chunk in iter_chunks(stream, self.path):
+                if isinstance(chunk, RecordError):
+                    yield chunk
+                    continue
+                try:
+                    yield self._iso_item(chunk)
+                except RecordError as err:
+                    yield RecordError(err.reason, position=chunk.position, offset=chunk.offset,
+                                      raw=chunk.data)
+
+    def _iso_item(self, chunk: Chunk) -> MarcItem:
+        parsed = parse_fields(chunk.data)
+        charset, notes = detect(chunk.data, parsed.leader, self.fmt,
+                                parsed.first("100"), self.encoding)
+        decode = decoder(charset)
+        f001, f005 = parsed.first("001"), parsed.first("005")
+        all_notes = ((chunk.note,) if chunk.note else ()) + parsed.notes + notes
+        return MarcItem(
+            raw=chunk.data, syntax=SYNTAX_ISO2709, charset=charset, leader=parsed.leader,
+            control_number=decode(f001).strip() if f001 else "",
+            datestamp=decode(f005).strip() or None if f005 else None,
+            position=chunk.position, offset=chunk.offset, line=None, notes=all_notes)
+
+    # MARCXML ------------------------------------------------------------------
+    def _xml_items(self) -> Iterator[MarcItem | RecordError]:
+        seen = 0
+        try:
+            for item in self._xml_pass(wrapped=False):
+                seen += 1
+                yield item
+        except _ExtraRoot:
+            # Several root <record>s and no <collection> (Evergreen's serials file, Alma
+            # exports): read again inside a synthetic root, skipping what was yielded.
+            for n, item in enumerate(self._xml_pass(wrapped=True), 1):
+                if n > seen:
+                    yield item
+
+    def _xml_pass(self, wrapped: bool) -> Iterator[MarcItem | RecordError]:
+        with self._open() as stream:
+            source: BinaryIO = _Wrapped(stream) if wrapped else _refuse_doctype(stream, self.path)
+            position = 0
+            events = xmlsafe.iterparse(source, events=("end",))
+            try:
+                for _, elem in events:
+                    if local_name(elem) != "record" or not _is_marc_record(elem):
+                        continue
+                    position += 1
+                    yield self._xml_item(elem, position)
+                    _release(elem)
+            except etree.XMLSyntaxError as exc:
+                if "Extra content at the end of the document" in str(exc) and not wrapped:
+                    raise _ExtraRoot() from exc
+                line = exc.lineno if exc.lineno else "?"
+                raise FatalReadError(self.path, f"XML not well-formed at line {line}: {exc.msg}",
+                                     getattr(source, "consumed", None)) from exc
+
+    def _xml_item(self, elem: etree._Element, position: int) -> MarcItem | RecordError:
+        raw = etree.tostring(elem, encoding="utf-8")
+        line = elem.sourceline
+        try:
+            record = xml_to_pymarc(elem)
+        except RecordError as err:
+            return RecordError(f"{err.reason}", position=position, offset=None, raw=raw)
+        f001, f005 = record.get("001"), record.get("005")
+        notes = ()
+        leader = str(record.leader)
+        if not any(local_name(c) == "leader" for c in elem):
+            notes = ("no leader: a default leader was supplied",)
+        return MarcItem(raw=raw, syntax=SYNTAX_MARCXML, charset=UTF8, leader=leader,
+                        control_number=(f001.data or "").strip() if f001 else "",
+                        datestamp=(f005.data or "").strip() or None if f005 else None,
+                        position=position, offset=None, line=line, notes=notes)
+
+
+class _ExtraRoot(Exception):
+    pass
+
+
+def _is_marc_record(elem: etree._Element) -> bool:
+    return any(local_name(c) in ("leader", "controlfield", "datafield") for c in elem)
+
+
+def _release(elem: etree._Element) -> None:
+    """Free a parsed record and its already-read siblings: flat memory on big files."""
+    elem.clear(keep_tail=False)
+    parent = elem.getparent()
+    if parent is not None:
+        while elem.getprevious() is not None:
+            del parent[0]
+
+
+class _Counting(io.RawIOBase):
+    """A read-only stream that counts the bytes handed to the XML parser."""
+
+    def __init__(self, inner: BinaryIO, head: bytes = b"") -> None:
+        self.inner = inner
+        self.head = head
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if self.head:
+            data, self.head = self.head, b""
+        else:
+            data = self.inner.read(size if size and size > 0 else 1 << 16)
+        self.consumed += len(data)
+        return data
+
+
+def _refuse_doctype(stream: BinaryIO, path: str) -> _Counting:
+    head = stream.read(_PROLOG_PEEK)
+    root_at = _first_element(head)
+    if b"<!DOCTYPE" in head[:root_at if root_at >= 0 else len(head)]:
+        raise FatalReadError(path, "DOCTYPE declarations are refused in MARC files "
+                             "(external and expanding entities); nothing was read", 0)
+    return _Counting(stream, head)
+
+
+def _first_element(head: bytes) -> int:
+    i = 0
+    while True:
+        i = head.find(b"<", i)
+        if i < 0 or head[i + 1:i + 2] not in (b"?", b"!"):
+            return i
+        i += 1
+
+
+class _Wrapped(_Counting):
+    """The file's content without its XML declaration, inside one synthetic root."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        head = inner.read(_PROLOG_PEEK).lstrip(b"\xef\xbb\xbf")
+        if head.lstrip().startswith(b"<?xml"):
+            head = head[head.index(b"?>") + 2:]
+        if b"<!DOCTYPE" in head[:max(_first_element(head), 0)]:
+            raise FatalReadError("(wrapped)", "DOCTYPE declarations are refused", 0)
+        super().__init__(inner, b"<unioncat-wrap>" + head)
+        self._tail_sent = False
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        data = super().read(size)
+        if not data and not self._tail_sent:
+            self._tail_sent = True
+            return b"</unioncat-wrap>"
+        return data

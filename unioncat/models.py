@@ -1,0 +1,96 @@
+"""Frozen dataclasses passed between unioncat's stages."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_hash(raw: bytes) -> bytes:
+    """Return the 16-byte digest that tells a changed record from an unchanged one."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One member record as harvested or read from a file drop.
+
+    ``local_id`` follows the README's rule: 001 without leading and trailing
+    blanks, else the protocol's identifier, else ``hash-`` plus a content hash.
+    """
+
+    source_id: str
+    local_id: str
+    raw: bytes
+    syntax: str  # "iso2709" or "marcxml"
+    format: str  # "marc21", "unimarc" or "cnmarc"
+    charset: str
+    leader: str = ""
+    datestamp: str | None = None
+    deleted: bool = False
+    location: str = ""
+    position: int | None = None
+    offset: int | None = None
+    notes: tuple[str, ...] = ()
+    hash: bytes = field(default=b"", compare=False)
+
+    @property
+    def global_id(self) -> str:
+        """Return ``{source_id}.{local_id}``."""
+        return f"{self.source_id}.{self.local_id}"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that could not be read, kept with where it was and why."""
+
+    source_id: str
+    location: str
+    reason: str
+    position: int | None = None
+    offset: int | None = None
+    line: int | None = None
+    raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as kept in the store."""
+
+    id: str
+    source_id: str
+    local_id: str
+    raw: bytes
+    syntax: str
+    format: str
+    charset: str
+    datestamp: str | None
+    deleted: bool
+    notes: tuple[str, ...]
+    first_seen: str
+    last_seen: str
+    updated: str
+    location: str
+
+
+@dataclass
+class LoadStats:
+    """What one import or harvest of one source did."""
+
+    source_id: str
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    repeated: int = 0  # same id seen again within this load: the later record wins
+    noted: int = 0  # records kept with a repair or charset note
+    elapsed: float = 0.0
+    error: str = ""
+    files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the stats as a JSON-ready dict."""
+        return {k: getattr(self, k) for k in (
+            "source_id", "read", "new", "updated", "unchanged", "deleted", "rejected",
+            "repeated", "noted", "elapsed", "error", "files")}

@@ -1,0 +1,91 @@
+"""Human-readable reports for the command line (their --json forms are plain dicts)."""
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from pymarc import Record, record_to_xml
+
+from unioncat.models import LoadStats, StoredRecord
+
+
+def format_import_summary(stats: LoadStats) -> str:
+    """Return the two-line summary of one source's import."""
+    rate = stats.read / stats.elapsed if stats.elapsed > 0 else 0.0
+    files = len(stats.files)
+    lines = [
+        f"{stats.source_id}: read {stats.read:,} records from {files} file{'s' * (files != 1)} "
+        f"in {stats.elapsed:.1f} s ({rate:,.0f} records/s)",
+        f"  new {stats.new:,}, updated {stats.updated:,}, unchanged {stats.unchanged:,}, "
+        f"deleted {stats.deleted:,}, rejected {stats.rejected:,}",
+    ]
+    extra = []
+    if stats.repeated:
+        extra.append(f"{stats.repeated:,} ids repeated within this import (the later record kept)")
+    if stats.noted:
+        extra.append(f"{stats.noted:,} records kept with a repair or character-set note "
+                     "(see `unioncat show ID`)")
+    if stats.rejected:
+        extra.append(f"see `unioncat rejects {stats.source_id}`")
+    lines.extend("  " + e for e in extra)
+    return "\n".join(lines)
+
+
+def format_status(store_path: str, rows: list[dict[str, Any]]) -> str:
+    """Return the status table."""
+    head = f"{'SOURCE':<12} {'TYPE':<6} {'RECORDS':>9} {'DELETED':>8} {'REJECTS':>8}  LAST LOAD"
+    lines = [f"store: {store_path}", head]
+    for row in rows:
+        last = row["last_load"]
+        when = "never"
+        if last:
+            when = f"{last['kind']} {last['finished'] or last['started']} {last['status']}"
+            if last.get("error"):
+                when += f": {last['error']}"
+        lines.append(f"{row['id']:<12} {row['type']:<6} {row['records']:>9,} {row['deleted']:>8,} "
+                     f"{row['rejects']:>8,}  {when}")
+    if not rows:
+        lines.append("(no sources configured)")
+    return "\n".join(lines)
+
+
+def format_rejects(source: str, rows: list[dict[str, Any]]) -> str:
+    """Return the rejects of one source, one line each."""
+    if not rows:
+        return f"{source}: no rejected records"
+    lines = [f"{source}: {len(rows)} rejected record{'s' * (len(rows) != 1)}"]
+    for row in rows:
+        where = []
+        if row["position"] is not None:
+            where.append(f"record {row['position']}")
+        if row["byte_offset"] is not None:
+            where.append(f"byte {row['byte_offset']}")
+        if row["line"] is not None:
+            where.append(f"line {row['line']}")
+        lines.append(f"{row['location']}: {', '.join(where) or '-'}: {row['reason']}")
+    return "\n".join(lines)
+
+
+def record_text(stored: StoredRecord, record: Record) -> str:
+    """Return a record in line format with a header naming where it came from."""
+    head = [f"# {stored.id}  source {stored.source_id}  {stored.format}/{stored.syntax}  "
+            f"charset {stored.charset}{'  DELETED' if stored.deleted else ''}",
+            f"# first seen {stored.first_seen}, last seen {stored.last_seen}, "
+            f"changed {stored.updated}, from {stored.location or '-'}"]
+    head.extend(f"# note: {n}" for n in stored.notes)
+    return "\n".join(head) + "\n" + str(record)
+
+
+def record_marcxml(record: Record) -> str:
+    """Return a record as MARCXML (MARC21 slim namespace)."""
+    xml = record_to_xml(record, namespace=True)
+    return etree.tostring(etree.fromstring(xml), encoding="unicode", pretty_print=True).rstrip()
+
+
+def record_json(stored: StoredRecord, record: Record) -> dict[str, Any]:
+    """Return a record's store metadata and its MARC-in-JSON."""
+    return {"id": stored.id, "source": stored.source_id, "local_id": stored.local_id,
+            "format": stored.format, "syntax": stored.syntax, "charset": stored.charset,
+            "datestamp": stored.datestamp, "deleted": stored.deleted, "notes": list(stored.notes),
+            "first_seen": stored.first_seen, "last_seen": stored.last_seen,
+            "updated": stored.updated, "location": stored.location, "record": record.as_dict()}

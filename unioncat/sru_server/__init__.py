@@ -1,0 +1,1 @@
+"""SRU server over the union index (issue 8: not written yet)."""

@@ -1,0 +1,274 @@
+"""The record store: one SQLite database in WAL mode.
+
+Tables: ``records`` (one row per member record, keyed by the global id
+``{source_id}.{local_id}``), ``rejects`` (what could not be read, with file,
+position, byte offset, reason and raw bytes), ``loads`` (one row per import or
+harvest run), ``checkpoints`` (harvest resume points).
+
+Writes go in batches, one transaction each (``store.batch_size``): a kill -9 loses
+at most the open batch, and because records are upserted by id and compared by
+content hash, running the same import again finishes the job with no duplicates.
+
+    with Store("unioncat.db") as store:
+        counts = store.upsert(records, load_id)
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+from unioncat.errors import StoreError
+from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    local_id TEXT NOT NULL,
+    syntax TEXT NOT NULL,
+    format TEXT NOT NULL,
+    charset TEXT NOT NULL,
+    leader TEXT,
+    raw BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    datestamp TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    notes TEXT,
+    location TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    last_load INTEGER
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source, deleted);
+CREATE TABLE IF NOT EXISTS rejects (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    location TEXT NOT NULL,
+    position INTEGER,
+    byte_offset INTEGER,
+    line INTEGER,
+    reason TEXT NOT NULL,
+    raw BLOB,
+    load_id INTEGER,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejects_source ON rejects(source, location);
+CREATE TABLE IF NOT EXISTS loads (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    stats TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS loads_source ON loads(source, id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+"""
+_IN_CHUNK = 500
+
+
+def now() -> str:
+    """Return the current UTC time as ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    """The SQLite record store."""
+
+    def __init__(self, path: str, *, wal: bool = True) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            if wal:
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{path}: store schema {version} is newer than this unioncat "
+                                 f"({SCHEMA_VERSION}); upgrade unioncat")
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # loads ---------------------------------------------------------------------
+    def start_load(self, source: str, kind: str) -> int:
+        """Record the start of an import or harvest; return its id."""
+        cur = self.db.execute("INSERT INTO loads(source, kind, started, status) VALUES (?,?,?,?)",
+                              (source, kind, now(), "running"))
+        return int(cur.lastrowid or 0)
+
+    def finish_load(self, load_id: int, stats: dict[str, Any], error: str = "") -> None:
+        """Record how a load ended."""
+        self.db.execute("UPDATE loads SET finished=?, status=?, stats=?, error=? WHERE id=?",
+                        (now(), "failed" if error else "ok", json.dumps(stats), error or None,
+                         load_id))
+
+    # records -------------------------------------------------------------------
+    def upsert(self, records: Sequence[SourceRecord], load_id: int) -> dict[str, int]:
+        """Write a batch in one transaction; return counts of new, updated, unchanged,
+        deleted (newly marked) and repeated (seen earlier in the same load)."""
+        counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "repeated": 0}
+        stamp = now()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            existing = self._existing([r.global_id for r in records])
+            inserts, updates, touches = [], [], []
+            for rec in records:
+                gid = rec.global_id
+                digest = rec.hash or content_hash(rec.raw)
+                old = existing.get(gid)
+                row = (rec.source_id, rec.local_id, rec.syntax, rec.format, rec.charset,
+                       rec.leader, rec.raw, digest, rec.datestamp, int(rec.deleted),
+                       "\n".join(rec.notes) or None, rec.location)
+                if old is None:
+                    inserts.append((gid, *row, stamp, stamp, stamp, load_id))
+                    outcome = "deleted" if rec.deleted else "new"
+                elif old[0] != digest or bool(old[1]) != rec.deleted:
+                    updates.append((*row, stamp, stamp, load_id, gid))
+                    outcome = "deleted" if rec.deleted and not old[1] else "updated"
+                else:
+                    touches.append((stamp, load_id, gid))
+                    outcome = "unchanged"
+                # The same id twice in one load: the later record wins, counted once.
+                counts["repeated" if old is not None and old[2] == load_id else outcome] += 1
+                existing[gid] = (digest, int(rec.deleted), load_id)
+            self.db.executemany(
+                "INSERT INTO records(id, source, local_id, syntax, format, charset, leader, raw,"
+                " hash, datestamp, deleted, notes, location, first_seen, last_seen, updated,"
+                " last_load) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+            self.db.executemany(
+                "UPDATE records SET source=?, local_id=?, syntax=?, format=?, charset=?, leader=?,"
+                " raw=?, hash=?, datestamp=?, deleted=?, notes=?, location=?, last_seen=?,"
+                " updated=?, last_load=? WHERE id=?", updates)
+            self.db.executemany("UPDATE records SET last_seen=?, last_load=? WHERE id=?", touches)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
+        return counts
+
+    def _existing(self, ids: list[str]) -> dict[str, tuple[bytes, int, int | None]]:
+        found: dict[str, tuple[bytes, int, int | None]] = {}
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), _IN_CHUNK):
+            part = unique[i:i + _IN_CHUNK]
+            marks = ",".join("?" * len(part))
+            for gid, digest, deleted, last in self.db.execute(
+                    f"SELECT id, hash, deleted, last_load FROM records WHERE id IN ({marks})", part):
+                found[gid] = (digest, deleted, last)
+        return found
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def get(self, gid: str) -> StoredRecord | None:
+        """Return one stored record by global id."""
+        row = self.db.execute(
+            "SELECT id, source, local_id, raw, syntax, format, charset, datestamp, deleted, notes,"
+            " first_seen, last_seen, updated, location FROM records WHERE id=?", (gid,)).fetchone()
+        if row is None:
+            return None
+        return StoredRecord(id=row[0], source_id=row[1], local_id=row[2], raw=row[3],
+                            syntax=row[4], format=row[5], charset=row[6], datestamp=row[7],
+                            deleted=bool(row[8]), notes=tuple((row[9] or "").splitlines()),
+                            first_seen=row[10], last_seen=row[11], updated=row[12],
+                            location=row[13] or "")
+
+    def count(self, source: str | None = None, *, deleted: bool | None = None) -> int:
+        """Count records, optionally of one source and by deleted flag."""
+        sql, args = "SELECT count(*) FROM records WHERE 1=1", []
+        if source is not None:
+            sql += " AND source=?"
+            args.append(source)
+        if deleted is not None:
+            sql += " AND deleted=?"
+            args.append(int(deleted))
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def ids(self, source: str) -> Iterator[str]:
+        """Yield the global ids of one source's records in id order."""
+        for (gid,) in self.db.execute("SELECT id FROM records WHERE source=? ORDER BY id", (source,)):
+            yield gid
+
+    # rejects -------------------------------------------------------------------
+    def clear_rejects(self, source: str, location: str) -> None:
+        """Forget the rejects of one file before it is read again."""
+        self.db.execute("DELETE FROM rejects WHERE source=? AND location=?", (source, location))
+
+    def add_rejects(self, rejects: Iterable[Rejected], load_id: int) -> None:
+        """Store rejects with their location, position, offset, reason and raw bytes."""
+        stamp = now()
+        try:
+            self.db.executemany(
+                "INSERT INTO rejects(source, location, position, byte_offset, line, reason, raw,"
+                " load_id, created) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(r.source_id, r.location, r.position, r.offset, r.line, r.reason, r.raw, load_id,
+                  stamp) for r in rejects])
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: writing rejects failed: {exc}") from exc
+
+    def rejects(self, source: str) -> list[dict[str, Any]]:
+        """Return one source's rejects, oldest file first, in record order."""
+        rows = self.db.execute(
+            "SELECT location, position, byte_offset, line, reason, length(raw), created FROM rejects"
+            " WHERE source=? ORDER BY location, position", (source,)).fetchall()
+        return [{"source": source, "location": r[0], "position": r[1], "byte_offset": r[2],
+                 "line": r[3], "reason": r[4], "bytes": r[5], "created": r[6]} for r in rows]
+
+    # status --------------------------------------------------------------------
+    def source_summary(self, source: str) -> dict[str, Any]:
+        """Return records, deleted, rejects and the last load of one source."""
+        records, deleted = self.db.execute(
+            "SELECT count(*), coalesce(sum(deleted), 0) FROM records WHERE source=?",
+            (source,)).fetchone()
+        rejects = self.db.execute("SELECT count(*) FROM rejects WHERE source=?", (source,)).fetchone()[0]
+        last = self.db.execute(
+            "SELECT kind, started, finished, status, stats, error FROM loads WHERE source=?"
+            " ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+        last_load = None
+        if last:
+            last_load = {"kind": last[0], "started": last[1], "finished": last[2],
+                         "status": last[3], "stats": json.loads(last[4]) if last[4] else None,
+                         "error": last[5]}
+        return {"records": int(records), "deleted": int(deleted), "active": int(records - deleted),
+                "rejects": int(rejects), "last_load": last_load}
+
+    # checkpoints ---------------------------------------------------------------
+    def checkpoint(self, source: str) -> dict[str, Any] | None:
+        """Return a source's saved harvest resume point, if any."""
+        row = self.db.execute("SELECT state FROM checkpoints WHERE source=?", (source,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_checkpoint(self, source: str, state: dict[str, Any] | None) -> None:
+        """Save (or, with None, clear) a source's harvest resume point."""
+        if state is None:
+            self.db.execute("DELETE FROM checkpoints WHERE source=?", (source,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO checkpoints(source, state, updated) VALUES (?,?,?)",
+                            (source, json.dumps(state), now()))
