@@ -185,3 +185,33 @@ def _fields_by_terminators(data: bytes, base: int,
         raise RecordError(f"directory does not match the data: {len(entries)} entries, "
                           f"{len(parts)} fields between terminators")
     return [(tag, part) for (tag, _, _), part in zip(entries, parts)]
+
+
+def encode_record(leader: str, fields: list[tuple[str, bytes]]) -> bytes:
+    """Serialise a leader and already-encoded fields as ISO 2709.
+
+    Record length and base address in the leader are recomputed; leader/09 and
+    every other position are kept, so UNIMARC and GB18030 records stay what they are
+    (pymarc's ``as_marc`` forces leader/09 to ``a``).
+    """
+    directory = bytearray()
+    body = bytearray()
+    for tag, data in fields:
+        chunk = data + b"\x1e"
+        directory += f"{tag[:3]:>3}{len(chunk):04d}{len(body):05d}".encode("ascii")
+        body += chunk
+    directory += b"\x1e"
+    base = LEADER_LEN + len(directory)
+    total = base + len(body) + 1
+    if total > 99999:
+        raise RecordError(f"record of {total} bytes exceeds ISO 2709's 99,999")
+    lead = f"{total:05d}{leader[5:12]}{base:05d}{leader[17:24]}".encode("ascii")
+    return bytes(lead + directory + body) + b"\x1d"
+
+
+def subfields(indicators: str, pairs: list[tuple[str, str]], encoding: str) -> bytes:
+    """Encode a data field's indicators and (code, value) subfields."""
+    out = indicators.ljust(2)[:2].encode("ascii")
+    for code, value in pairs:
+        out += b"\x1f" + code.encode("ascii") + value.encode(encoding)
+    return out

@@ -7,7 +7,7 @@ broken directories that :mod:`unioncat.marc.iso2709` can.
 from __future__ import annotations
 
 from lxml import etree
-from pymarc import Field, Indicators, Record, Subfield
+from pymarc import Field, Indicators, Leader, Record, Subfield
 
 from unioncat import xmlsafe
 from unioncat.errors import RecordError
@@ -27,7 +27,9 @@ def is_control_tag(tag: str) -> bool:
 def to_pymarc(parsed: ParsedFields, charset: str) -> Record:
     """Build a pymarc Record from parsed ISO 2709 fields in a known character set."""
     decode = decoder(charset)
-    record = Record(leader=parsed.leader)
+    record = Record()
+    # Record(leader=...) rewrites positions 10-11 and 20-23 to MARC 21 values; keep ours.
+    record.leader = Leader(parsed.leader)
     for tag, data in parsed.fields:
         if is_control_tag(tag):
             record.add_field(Field(tag=tag, data=decode(data)))
@@ -70,7 +72,7 @@ def xml_to_pymarc(elem: etree._Element) -> Record:
             record.add_field(Field(tag=tag, data=child.text or ""))
         elif name == "datafield":
             record.add_field(_datafield(child))
-    record.leader = leader  # type: ignore[assignment]
+    record.leader = Leader(leader)
     if not record.fields:
         raise RecordError(f"record without fields (line {elem.sourceline})")
     return record

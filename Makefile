@@ -1,0 +1,52 @@
+# unioncat: `make demo` runs the main job on the bundled demo consortium,
+# `make test` runs the tests.  Both build .venv from nothing on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := examples/demo/unioncat.toml
+U      := $(BIN)/unioncat --config $(DEMO)
+
+.PHONY: demo test test-slow bench system-deps venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed: installing Debian's python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv python3-pip && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+# System packages the test peers need (Zebra, yaz-client, yaz-ztest); root on Debian.
+system-deps:
+	@if command -v yaz-client >/dev/null && command -v zebrasrv >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yaz idzebra-2.0 >/dev/null; \
+	else echo "need yaz and idzebra-2.0: run 'sudo apt-get install yaz idzebra-2.0'"; exit 1; fi
+
+demo: venv
+	@rm -rf examples/demo/var && mkdir -p examples/demo/var
+	@echo "== Importing the demo consortium's file drops ($(DEMO))"
+	$(U) import --all
+	@echo
+	@echo "== Status"
+	$(U) status
+	@echo
+	@echo "== One record from the CNMARC (GB18030) member"
+	$(U) show UNIV.ENU00000001
+	@echo
+	@echo "Done. Try: $(U) show CITY.00470353 --format marcxml"
+
+test: venv system-deps
+	$(BIN)/python -m pytest
+
+# Long suites (all 200,000 LoC records); the benchmarks use the same marker.
+test-slow: venv
+	$(BIN)/python -m pytest -m slow
+
+bench: venv
+	$(BIN)/python bench/import_bench.py
+
+clean:
+	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info
