@@ -28,6 +28,12 @@ from pymarc.marc8 import MARC8ToUnicode
 
 MARC8 = "marc-8"
 UTF8 = "utf-8"
+# UTF-8 that was encoded to UTF-8 a second time ("mÃ¼himme" for "mühimme"): Sudoc
+# exports carry it.  Decoded as UTF-8, then each damaged run is repaired.
+UTF8_DOUBLE = "utf-8-double-encoded"
+_DOUBLE = re.compile(rb"\xc3[\x82-\x9f]\xc2[\x80-\xbf]|\xc3[\xa0-\xaf](?:\xc2[\x80-\xbf]){2}")
+_MULTI = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+_DAMAGED_RUN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf]+")
 _HIGH = re.compile(rb"[\x80-\xff]")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
 
@@ -46,8 +52,17 @@ def detect(raw: bytes, leader: str, fmt: str, field100: bytes | None = None,
     if override != "auto":
         return override, ()
     if fmt == "marc21":
-        return _detect_marc21(raw, leader)
-    return _detect_unimarc(raw, fmt, field100)
+        charset, notes = _detect_marc21(raw, leader)
+    else:
+        charset, notes = _detect_unimarc(raw, fmt, field100)
+    if charset == UTF8 and _is_double_encoded(raw):
+        return UTF8_DOUBLE, notes + ("UTF-8 encoded twice: repaired",)
+    return charset, notes
+
+
+def _is_double_encoded(raw: bytes) -> bool:
+    doubles = len(_DOUBLE.findall(raw))
+    return doubles > 0 and 2 * doubles >= len(_MULTI.findall(raw)) // 2
 
 
 def _utf8_state(raw: bytes) -> tuple[bool, bool]:
@@ -131,6 +146,8 @@ class Decoder:
 
     def __call__(self, data: bytes) -> str:
         """Decode one subfield or control field."""
+        if self.charset == UTF8_DOUBLE:
+            return _DAMAGED_RUN.sub(_repair_run, data.decode(UTF8, "replace"))
         if self._marc8 is None:
             return data.decode(self.charset, "replace")
         if not _HIGH.search(data) and b"\x1b" not in data:
@@ -145,6 +162,13 @@ class Decoder:
         except (IndexError, TypeError, KeyError, ValueError):
             # A broken escape or a cut multibyte sequence: keep what ASCII we can.
             return data.decode("ascii", "replace")
+
+
+def _repair_run(match: re.Match[str]) -> str:
+    try:
+        return match.group().encode("latin-1").decode(UTF8)
+    except UnicodeError:
+        return match.group()
 
 
 @lru_cache(maxsize=16)

@@ -10,6 +10,7 @@ any further raises :class:`~unioncat.errors.FatalReadError`, naming file and off
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -66,14 +67,21 @@ class MarcFile:
         except (OSError, ValueError):
             return self.size
 
-    def _open(self) -> BinaryIO:
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[BinaryIO]:
+        """Open the file, through gzip when it starts with gzip's magic bytes."""
         raw = open(self.path, "rb")
         self._raw = raw
-        if raw.read(2) == b"\x1f\x8b":
-            raw.seek(0)
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-        raw.seek(0)
-        return raw
+        try:
+            if raw.read(2) == b"\x1f\x8b":
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                    yield unzipped  # type: ignore[misc]
+            else:
+                raw.seek(0)
+                yield raw
+        finally:
+            raw.close()
 
     def is_xml(self) -> bool:
         """Return True if the (decompressed) content starts like XML."""
