@@ -87,7 +87,8 @@ def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, 
     for name, setting in by_name.items():
         if name not in raw:
             if setting.default is REQUIRED:
-                raise ConfigError(file, f"{where}.{name}", f"missing; {setting.help}")
+                raise ConfigError(file, f"{where}.{name}",
+                                  f"missing (required: {setting.help.rstrip('.')})")
             out[name] = setting.default
             continue
         value = raw[name]
@@ -113,10 +114,11 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     where = f"source[{i}]"
     if not isinstance(raw, dict):
         raise ConfigError(file, where, "expected a table")
-    values = _table(file, where, raw, settings_in("source"))
-    if not _ID_RE.match(values["id"]):
+    if isinstance(raw.get("id"), str) and not _ID_RE.match(raw["id"]):
+        # Checked first: every record id, barcode and holding code hangs off it.
         raise ConfigError(file, f"{where}.id",
-                          f"expected a short code matching {SOURCE_ID_PATTERN}, got {values['id']!r}")
+                          f"expected a short code matching {SOURCE_ID_PATTERN}, got {raw['id']!r}")
+    values = _table(file, where, raw, settings_in("source"))
     try:
         values["encoding"] = canonical_encoding(values["encoding"])
     except LookupError:

@@ -1,0 +1,179 @@
+"""`unioncat import`, `status`, `rejects` and `show` end to end on real records."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lxml import etree
+import pymarc
+
+from unioncat.marc.iso2709 import encode_record, iter_chunks, parse_fields
+from unioncat.store import Store
+
+
+def status(run_cli, config: Path) -> dict:  # type: ignore[no-untyped-def]
+    result = run_cli(config, "status", "--json")
+    assert result.exit_code == 0, result.output
+    return {s["id"]: s for s in json.loads(result.stdout)["sources"]}
+
+
+def import_json(run_cli, config: Path, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    result = run_cli(config, "import", *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["imports"][0]  # type: ignore[no-any-return]
+
+
+def chunks(path: Path) -> list[bytes]:
+    with open(path, "rb") as fh:
+        return [c.data for c in iter_chunks(fh, str(path))]
+
+
+def test_import_then_reimport_is_a_no_op(write_config, run_cli, marc_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "LOC", "path": str(marc_dir / "loc_utf8_100.mrc")})
+    first = import_json(run_cli, cfg, "LOC")
+    assert (first["read"], first["new"], first["rejected"]) == (100, 100, 0)
+    second = import_json(run_cli, cfg, "LOC")
+    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 100)
+    row = status(run_cli, cfg)["LOC"]
+    assert (row["records"], row["deleted"], row["rejects"]) == (100, 0, 0)
+    assert row["last_load"]["status"] == "ok" and row["last_load"]["stats"]["unchanged"] == 100
+
+
+def test_changed_and_deleted_records_are_counted(write_config, run_cli, marc_dir: Path,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path) -> None:
+    records = chunks(marc_dir / "loc_utf8_100.mrc")
+    cfg = write_config({"id": "LOC"})
+    drop = tmp_path / "drop.mrc"
+    drop.write_bytes(b"".join(records[:10]))
+    import_json(run_cli, cfg, "LOC", str(drop))
+    changed = parse_fields(records[0])
+    fields = [(t, d + b" (revised)" if t == "245" else d)
+              for t, d in changed.fields]
+    deleted = parse_fields(records[1])
+    leader = deleted.leader[:5] + "d" + deleted.leader[6:]
+    drop.write_bytes(encode_record(changed.leader, fields)
+                     + encode_record(leader, list(deleted.fields)) + b"".join(records[2:10]))
+    stats = import_json(run_cli, cfg, "LOC", str(drop))
+    assert (stats["updated"], stats["deleted"], stats["unchanged"]) == (1, 1, 8)
+    row = status(run_cli, cfg)["LOC"]
+    assert (row["records"], row["deleted"], row["active"]) == (10, 1, 9)
+
+
+def test_bad_records_listed_by_rejects_with_file_and_position(write_config, run_cli,  # type: ignore[no-untyped-def]
+                                                              marc_dir: Path) -> None:
+    bad = str(marc_dir / "bad_records_pymarc.mrc")
+    cfg = write_config({"id": "BAD", "path": bad})
+    stats = import_json(run_cli, cfg, "BAD")
+    assert (stats["read"], stats["rejected"]) == (9, 3)
+    text = run_cli(cfg, "rejects", "BAD")
+    assert f"{bad}: record 5, byte 509: directory entry 1" in text.stdout
+    assert f"{bad}: record 9, byte 917: truncated record" in text.stdout
+    listed = json.loads(run_cli(cfg, "rejects", "BAD", "--json").stdout)["rejects"]
+    assert [(r["position"], r["byte_offset"]) for r in listed] == [(5, 509), (7, 764), (9, 917)]
+    # Importing the same file again replaces its rejects instead of piling them up.
+    import_json(run_cli, cfg, "BAD")
+    assert status(run_cli, cfg)["BAD"]["rejects"] == 3
+
+
+def test_records_without_001_get_stable_content_hash_ids(write_config, run_cli,  # type: ignore[no-untyped-def]
+                                                         marc_dir: Path, tmp_path: Path) -> None:
+    cfg = write_config({"id": "X", "path": str(marc_dir / "marcxml_several_roots_evergreen.xml")})
+    import_json(run_cli, cfg, "X")
+    ids = sorted(Store(str(tmp_path / "store.db")).ids("X"))
+    assert len(ids) == 7 and sum(i.startswith("X.hash-") for i in ids) == 4
+    assert "X.21061" in ids
+    again = import_json(run_cli, cfg, "X")
+    assert again["unchanged"] == 7
+
+
+def test_show_in_every_format(write_config, run_cli, marc_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "UNIV", "format": "cnmarc",
+                        "path": str(marc_dir / "cnmarc_gb18030_from_loc.iso")})
+    import_json(run_cli, cfg, "UNIV")
+    text = run_cli(cfg, "show", "UNIV.ENU00000001").stdout
+    assert "charset gb18030" in text and "=200  1\\$a連城訣$ALian cheng jue" in text
+    xml = etree.fromstring(run_cli(cfg, "show", "UNIV.ENU00000001", "--format", "marcxml").stdout.encode())
+    titles = xml.xpath("//m:datafield[@tag='200']/m:subfield[@code='a']/text()",
+                       namespaces={"m": "http://www.loc.gov/MARC21/slim"})
+    assert titles == ["連城訣"]
+    data = json.loads(run_cli(cfg, "show", "UNIV.ENU00000001", "--format", "json").stdout)
+    assert data["charset"] == "gb18030" and data["source"] == "UNIV"
+    assert data["record"]["fields"][0] == {"001": "ENU00000001"}
+    marc = run_cli(cfg, "show", "UNIV.ENU00000001", "--format", "marc").stdout_bytes
+    [again] = list(pymarc.MARCReader(marc, to_unicode=True, force_utf8=True))
+    assert again["200"]["a"] == "連城訣"
+
+
+def test_unknown_id_and_missing_file_are_one_line_errors(write_config, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "A"})
+    result = run_cli(cfg, "show", "A.nope")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "no record 'A.nope'" in result.stderr
+    result = run_cli(cfg, "import", "A", str(tmp_path / "absent.mrc"))
+    assert result.exit_code == 1 and "absent.mrc" in result.stderr
+    assert "Traceback" not in result.output
+    result = run_cli(cfg, "import", "NOPE", str(tmp_path))
+    assert result.exit_code == 2 and "no source with id 'NOPE'" in result.stderr
+
+
+def test_import_all_and_text_summary(write_config, run_cli, marc_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "A", "path": str(marc_dir / "loc_utf8_100.mrc")},
+                       {"id": "B", "path": str(marc_dir / "marc8_hebrew_880_evergreen.mrc")})
+    result = run_cli(cfg, "import", "--all")
+    assert result.exit_code == 0
+    assert "A: read 100 records from 1 file" in result.stdout
+    assert "B: read 20 records from 1 file" in result.stdout
+    assert "new 20, updated 0, unchanged 0, deleted 0, rejected 0" in result.stdout
+
+
+def _many_records(marc_dir: Path, copies: int) -> bytes:
+    out = bytearray()
+    base = chunks(marc_dir / "loc_utf8_100.mrc")
+    for n in range(copies):
+        for i, data in enumerate(base):
+            parsed = parse_fields(data)
+            fields = [("001", f"k{n:04d}-{i:03d}".encode()) if t == "001" else (t, d)
+                      for t, d in parsed.fields]
+            out += encode_record(parsed.leader, fields)
+    return bytes(out)
+
+
+def test_kill_9_mid_import_then_rerun_gives_exact_counts(write_config, marc_dir: Path,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path) -> None:
+    drop = tmp_path / "big.mrc"
+    drop.write_bytes(_many_records(marc_dir, 300))  # 30,000 records
+    cfg = write_config({"id": "K", "path": str(drop)})
+    cmd = [sys.executable, "-m", "unioncat", "--config", str(cfg), "import", "K"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "store.db"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                n = sqlite3.connect(db).execute("SELECT count(*) FROM records").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if n >= 2000:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        partial = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert 0 < partial < 30000, partial
+    assert partial % 50 == 0  # whole batches only (batch_size = 50)
+    done = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, check=True)
+    stats = json.loads(done.stdout)["imports"][0]
+    assert (stats["new"], stats["unchanged"]) == (30000 - partial, partial)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM records").fetchone() == (30000, 30000)
+        load = conn.execute("SELECT status FROM loads ORDER BY id").fetchall()
+    assert load == [("running",), ("ok",)]  # the killed run is visibly unfinished
