@@ -26,7 +26,7 @@ system-deps:
 	else echo "need yaz and idzebra-2.0: run 'sudo apt-get install yaz idzebra-2.0'"; exit 1; fi
 
 demo: venv
-	@rm -rf examples/demo/var && mkdir -p examples/demo/var
+	@rm -rf examples/demo/var
 	@echo "== Importing the demo consortium's file drops ($(DEMO))"
 	$(U) import --all
 	@echo

@@ -15,6 +15,7 @@ content hash, running the same import again finishes the job with no duplicates.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Sequence
@@ -89,6 +90,7 @@ class Store:
     def __init__(self, path: str, *, wal: bool = True) -> None:
         self.path = path
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
             if wal:
                 self.db.execute("PRAGMA journal_mode=WAL")
@@ -100,7 +102,7 @@ class Store:
                                  f"({SCHEMA_VERSION}); upgrade unioncat")
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
 
     def close(self) -> None:
