@@ -39,6 +39,7 @@ demo: venv
 	@echo "Done. Try: $(U) show CITY.00470353 --format marcxml"
 
 test: venv system-deps
+	$(BIN)/python -m mypy unioncat
 	$(BIN)/python -m pytest
 
 # Long suites (all 200,000 LoC records); the benchmarks use the same marker.

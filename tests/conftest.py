@@ -9,11 +9,25 @@ import pytest
 from click.testing import CliRunner, Result
 
 from unioncat.cli import cli
+from unioncat.errors import RecordError
+from unioncat.marc.reader import MarcFile, MarcItem
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 MARC = TESTS / "data" / "marc"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def read_marc(path: Path, fmt: str = "marc21", encoding: str = "auto") -> tuple[list[MarcItem], list[RecordError]]:
+    """Read a MARC file; return (records, per-record errors)."""
+    ok: list[MarcItem] = []
+    bad: list[RecordError] = []
+    for item in MarcFile(str(path), fmt, encoding).items():
+        if isinstance(item, RecordError):
+            bad.append(item)
+        else:
+            ok.append(item)
+    return ok, bad
 
 
 @pytest.fixture

@@ -9,14 +9,8 @@ import pytest
 from unioncat.errors import RecordError
 from unioncat.marc.iso2709 import encode_record, iter_chunks, parse_fields, subfields
 from unioncat.marc.reader import MarcFile
+from tests.conftest import read_marc as read
 from unioncat.marc.records import load_record
-
-
-def read(path: Path, fmt: str = "marc21") -> tuple[list, list[RecordError]]:
-    ok, bad = [], []
-    for item in MarcFile(str(path), fmt).items():
-        (bad if isinstance(item, RecordError) else ok).append(item)
-    return ok, bad
 
 
 def record(title: str, control: str = "rec1", encoding: str = "utf-8") -> bytes:

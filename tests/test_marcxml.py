@@ -8,14 +8,8 @@ import pytest
 
 from unioncat.errors import FatalReadError, RecordError
 from unioncat.marc.reader import MarcFile
+from tests.conftest import read_marc as read
 from unioncat.marc.records import load_record
-
-
-def read(path: Path, fmt: str = "marc21") -> tuple[list, list[RecordError]]:
-    ok, bad = [], []
-    for item in MarcFile(str(path), fmt).items():
-        (bad if isinstance(item, RecordError) else ok).append(item)
-    return ok, bad
 
 
 def test_alma_record_without_namespace(marc_dir: Path) -> None:

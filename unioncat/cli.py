@@ -79,7 +79,7 @@ def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
         raise click.UsageError("--all reads each source's configured path; give no PATHs")
     store = _store(ctx)
     results: list[LoadStats] = []
-    failed = []
+    failed: list[str] = []
     for src in sources:
         if src.type != "file" and not paths:
             raise ConfigError(cfg.file, f"source {src.id}",

@@ -79,7 +79,7 @@ def record_text(stored: StoredRecord, record: Record) -> str:
 def record_marcxml(record: Record) -> str:
     """Return a record as MARCXML (MARC21 slim namespace)."""
     xml = record_to_xml(record, namespace=True)
-    return etree.tostring(etree.fromstring(xml), encoding="unicode", pretty_print=True).rstrip()
+    return str(etree.tostring(etree.fromstring(xml), encoding="unicode", pretty_print=True)).rstrip()
 
 
 def record_json(stored: StoredRecord, record: Record) -> dict[str, Any]:

@@ -204,7 +204,8 @@ class Store:
 
     def count(self, source: str | None = None, *, deleted: bool | None = None) -> int:
         """Count records, optionally of one source and by deleted flag."""
-        sql, args = "SELECT count(*) FROM records WHERE 1=1", []
+        sql = "SELECT count(*) FROM records WHERE 1=1"
+        args: list[object] = []
         if source is not None:
             sql += " AND source=?"
             args.append(source)

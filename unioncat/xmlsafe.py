@@ -8,6 +8,7 @@ early without a word.
 """
 from __future__ import annotations
 
+import io
 from typing import Any, BinaryIO, Iterator
 
 from lxml import etree
@@ -28,7 +29,7 @@ def fromstring(data: bytes) -> etree._Element:
     return etree.fromstring(data, PARSER)
 
 
-def iterparse(stream: BinaryIO, **kwargs: Any) -> Iterator[tuple[str, etree._Element]]:
+def iterparse(stream: BinaryIO | io.RawIOBase, **kwargs: Any) -> Iterator[tuple[str, etree._Element]]:
     """Stream-parse XML with the hardened settings."""
     return etree.iterparse(stream, **SAFE_OPTIONS, **kwargs)  # type: ignore[no-any-return]
 

@@ -144,7 +144,7 @@ class MarcFile:
 
     def _xml_pass(self, wrapped: bool) -> Iterator[MarcItem | RecordError]:
         with self._open() as stream:
-            source: BinaryIO = _Wrapped(stream) if wrapped else _refuse_doctype(stream, self.path)
+            source: _Counting = _Wrapped(stream) if wrapped else _refuse_doctype(stream, self.path)
             position = 0
             events = xmlsafe.iterparse(source, events=("end",))
             try:
@@ -169,7 +169,7 @@ class MarcFile:
         except RecordError as err:
             return RecordError(f"{err.reason}", position=position, offset=None, raw=raw)
         f001, f005 = record.get("001"), record.get("005")
-        notes = ()
+        notes: tuple[str, ...] = ()
         leader = str(record.leader)
         if not any(local_name(c) == "leader" for c in elem):
             notes = ("no leader: a default leader was supplied",)
@@ -189,7 +189,7 @@ def _is_marc_record(elem: etree._Element) -> bool:
 
 def _release(elem: etree._Element) -> None:
     """Free a parsed record and its already-read siblings: flat memory on big files."""
-    elem.clear(keep_tail=False)
+    elem.clear()
     parent = elem.getparent()
     if parent is not None:
         while elem.getprevious() is not None:
@@ -207,7 +207,7 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if self.head:
             data, self.head = self.head, b""
         else:
@@ -246,7 +246,7 @@ class _Wrapped(_Counting):
         super().__init__(inner, b"<unioncat-wrap>" + head)
         self._tail_sent = False
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         data = super().read(size)
         if not data and not self._tail_sent:
             self._tail_sent = True
