@@ -177,3 +177,21 @@ def test_kill_9_mid_import_then_rerun_gives_exact_counts(write_config, marc_dir:
         assert conn.execute("SELECT count(*), count(DISTINCT id) FROM records").fetchone() == (30000, 30000)
         load = conn.execute("SELECT status FROM loads ORDER BY id").fetchall()
     assert load == [("running",), ("ok",)]  # the killed run is visibly unfinished
+
+
+def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path,  # type: ignore[no-untyped-def]
+                                        tmp_path: Path) -> None:
+    # Two different records with one 001 (aggregated exports), and one exact copy.
+    first, second = chunks(marc_dir / "loc_utf8_100.mrc")[:2]
+    parsed = parse_fields(second)
+    same_id = encode_record(parsed.leader, [("001", parse_fields(first).first("001") or b"")]
+                            + [f for f in parsed.fields if f[0] != "001"])
+    drop = tmp_path / "agg.mrc"
+    drop.write_bytes(first + same_id + first)
+    cfg = write_config({"id": "A", "path": str(drop)})
+    stats = import_json(run_cli, cfg, "A")
+    assert (stats["new"], stats["renamed"], stats["repeated"]) == (2, 1, 1)
+    ids = sorted(Store(str(tmp_path / "store.db")).ids("A"))
+    assert ids == ["A.00000002", "A.00000002#2"]  # LoC record 1 has 001 00000002
+    again = import_json(run_cli, cfg, "A")
+    assert (again["unchanged"], again["renamed"], again["new"]) == (2, 1, 0)

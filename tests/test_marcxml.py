@@ -84,3 +84,17 @@ def test_broken_xml_is_fatal_naming_file_line_and_offset(tmp_path: Path) -> None
     assert len(items) == 3  # what came before the break is kept
     assert str(path) in str(err.value) and "line 1" in str(err.value)
     assert err.value.offset is not None
+
+
+def test_control_characters_forbidden_in_xml_are_dropped_and_counted(tmp_path: Path) -> None:
+    # pymarc's XMLWriter writes a stray 0x1F from a MARC field straight into the XML.
+    rec = ('<record><leader>00000nam a2200000 a 4500</leader><controlfield tag="001">{}'
+           '</controlfield><datafield tag="245" ind1="0" ind2="0"><subfield code="a">{}'
+           '</subfield></datafield></record>')
+    body = rec.format("c1", "Before\x1fafter") + rec.format("c2", "Next")
+    path = tmp_path / "ctl.xml"
+    path.write_bytes(f'<collection xmlns="http://www.loc.gov/MARC21/slim">{body}</collection>'.encode())
+    marc_file = MarcFile(str(path))
+    items = list(marc_file.items())
+    assert [load_record(i.raw, i.syntax, i.charset)["245"]["a"] for i in items] == ["Beforeafter", "Next"]
+    assert marc_file.warnings == [f"{path}: 1 characters not allowed in XML (C0 controls) dropped"]

@@ -8,6 +8,7 @@ resynchronises) we keep them: bad_records.mrc 6 vs 2, bad_hathi_records.mrc 5 vs
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,7 @@ EXPECTED: list[tuple] = [
     ("cnmarc-dp2-bnu-alma-sru/sample_marcxml.xml", 10, 0),
     ("cnmarc-dp2-bnu-alma-sru/sample_unimarcxml.xml", 10, 0),
     ("hbz-lobid-alma-union-catalogue/alma-fix-records", 232, 0),
+    ("hbz-lobid-alma-union-catalogue/culturegraph_aggregate_20240507_example.marcxml", 5, 0),
 ]
 
 # Files with no broken records, by their SOURCE.md: nothing may be rejected.
@@ -177,11 +179,31 @@ def test_shared_file_counts(shared_data: Path, tmp_path: Path, rel: str, read: i
 def test_every_marc_file_in_the_corpus_is_in_the_table(shared_data: Path) -> None:
     listed = {row[0] for row in EXPECTED}
     folders = ["pymarc-test-data", "marc4j-test-resources", "qa-catalogue-test-resources",
-               "rusmarc-afronkin-marcrecord", "evergreen-test-datasets",
+               "rusmarc-afronkin-marcrecord", "evergreen-test-datasets", "hbz-lobid-alma-union-catalogue",
                *[p.name for p in shared_data.glob("cnmarc-*")]]
     found = set()
     for folder in folders:
         for path in (shared_data / folder).rglob("*"):
-            if path.is_file() and path.name.endswith((".mrc", ".dat", ".iso", ".marc", ".xml", ".xml.gz")):
-                found.add(str(path.relative_to(shared_data)))
+            if path.is_file() and path.name.endswith((".mrc", ".dat", ".iso", ".marc", ".xml", ".xml.gz", ".marcxml")):
+                rel = str(path.relative_to(shared_data))
+                found.add(rel.rsplit("/", 1)[0] if "alma-fix-records" in rel else rel)
     assert found - listed == set()
+
+
+def test_marc4j_bad_records_are_listed_by_rejects_with_file_and_position(  # type: ignore[no-untyped-def]
+        shared_data: Path, write_config, run_cli) -> None:
+    bad = shared_data / "marc4j-test-resources" / "pride-and-prejudice-with-many-errors.mrc"
+    good = shared_data / "marc4j-test-resources" / "pride-and-prejudice-fixed.mrc"
+    cfg = write_config({"id": "M", "path": str(bad)}, {"id": "G", "path": str(good)})
+    result = run_cli(cfg, "import", "--all", "--json")
+    stats = {s["source_id"]: s for s in json.loads(result.stdout)["imports"]}
+    listed = json.loads(run_cli(cfg, "rejects", "M", "--json").stdout)["rejects"]
+    assert len(listed) == 16
+    assert all(r["location"] == str(bad) and r["position"] and r["byte_offset"] is not None
+               for r in listed)
+    status = {s["id"]: s for s in json.loads(run_cli(cfg, "status", "--json").stdout)["sources"]}
+    # The file carries byte-identical copies of some records: stored once, counted as
+    # repeated.  Every record of the damaged file is kept, listed, or such a copy.
+    assert (stats["G"]["repeated"], stats["G"]["renamed"], status["G"]["records"]) == (20, 0, 363)
+    assert (stats["M"]["repeated"], stats["M"]["rejected"], status["M"]["records"]) == (18, 16, 349)
+    assert status["M"]["records"] + status["M"]["rejects"] + stats["M"]["repeated"] == 383

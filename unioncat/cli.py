@@ -86,6 +86,7 @@ def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
                               f"type {src.type} is harvested, not imported; give file PATHs")
         harvester = FileHarvester(src, list(paths) or None)
         stats = _run_load(store, src.id, harvester, cfg.store.batch_size, quiet=as_json)
+        stats.warnings.extend(harvester.warnings)
         results.append(stats)
         failed.extend(str(f) for f in harvester.failures)
         if not as_json:

@@ -83,14 +83,16 @@ class LoadStats:
     unchanged: int = 0
     deleted: int = 0
     rejected: int = 0
-    repeated: int = 0  # same id seen again within this load: the later record wins
+    repeated: int = 0  # an identical record seen again within this load
+    renamed: int = 0  # a different record with an id already used in this load: kept as ID#n
     noted: int = 0  # records kept with a repair or charset note
     elapsed: float = 0.0
     error: str = ""
     files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """Return the stats as a JSON-ready dict."""
         return {k: getattr(self, k) for k in (
             "source_id", "read", "new", "updated", "unchanged", "deleted", "rejected",
-            "repeated", "noted", "elapsed", "error", "files")}
+            "repeated", "renamed", "noted", "elapsed", "error", "files", "warnings")}

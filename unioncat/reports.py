@@ -21,13 +21,17 @@ def format_import_summary(stats: LoadStats) -> str:
     ]
     extra = []
     if stats.repeated:
-        extra.append(f"{stats.repeated:,} ids repeated within this import (the later record kept)")
+        extra.append(f"{stats.repeated:,} records appeared twice, identical (stored once)")
+    if stats.renamed:
+        extra.append(f"{stats.renamed:,} records reused an id already taken in this import: "
+                     "kept as ID#2, ID#3, ...")
     if stats.noted:
         extra.append(f"{stats.noted:,} records kept with a repair or character-set note "
                      "(see `unioncat show ID`)")
     if stats.rejected:
         extra.append(f"see `unioncat rejects {stats.source_id}`")
     lines.extend("  " + e for e in extra)
+    lines.extend(f"  warning: {w}" for w in stats.warnings)
     return "\n".join(lines)
 
 

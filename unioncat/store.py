@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 from datetime import datetime, timezone
+from dataclasses import replace
 from typing import Any, Iterable, Iterator, Sequence
 
 from unioncat.errors import StoreError
@@ -131,17 +132,24 @@ class Store:
     # records -------------------------------------------------------------------
     def upsert(self, records: Sequence[SourceRecord], load_id: int) -> dict[str, int]:
         """Write a batch in one transaction; return counts of new, updated, unchanged,
-        deleted (newly marked) and repeated (seen earlier in the same load)."""
-        counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "repeated": 0}
+        deleted (newly marked), repeated (an identical record seen earlier in the same
+        load) and renamed (a different record whose id was already used in this load,
+        kept as ``ID#2``, ``ID#3`` ...)."""
+        counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "repeated": 0,
+                  "renamed": 0}
         stamp = now()
         try:
             self.db.execute("BEGIN IMMEDIATE")
             existing = self._existing([r.global_id for r in records])
             inserts, updates, touches = [], [], []
             for rec in records:
-                gid = rec.global_id
                 digest = rec.hash or content_hash(rec.raw)
-                old = existing.get(gid)
+                rec, old, outcome = self._claim_id(rec, digest, existing, load_id)
+                if outcome:
+                    counts[outcome] += 1
+                    if outcome == "repeated":
+                        continue
+                gid = rec.global_id
                 row = (rec.source_id, rec.local_id, rec.syntax, rec.format, rec.charset,
                        rec.leader, rec.raw, digest, rec.datestamp, int(rec.deleted),
                        "\n".join(rec.notes) or None, rec.location)
@@ -154,8 +162,7 @@ class Store:
                 else:
                     touches.append((stamp, load_id, gid))
                     outcome = "unchanged"
-                # The same id twice in one load: the later record wins, counted once.
-                counts["repeated" if old is not None and old[2] == load_id else outcome] += 1
+                counts[outcome] += 1
                 existing[gid] = (digest, int(rec.deleted), load_id)
             self.db.executemany(
                 "INSERT INTO records(id, source, local_id, syntax, format, charset, leader, raw,"
@@ -171,6 +178,30 @@ class Store:
             self._rollback()
             raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
         return counts
+
+    def _claim_id(self, rec: SourceRecord, digest: bytes,
+                  existing: dict[str, tuple[bytes, int, int | None]],
+                  load_id: int) -> tuple[SourceRecord, tuple[bytes, int, int | None] | None, str]:
+        """Give a record an id no other record of this load holds.
+
+        Aggregated exports carry one 001 on records from different systems
+        (marc4j's pride-and-prejudice file: 20 of 383), so a later, different record
+        with a used id is kept as ``ID#2``, ``ID#3`` ... in file order, rather than
+        overwriting the first; an identical one is the same record seen twice."""
+        gid = rec.global_id
+        old = existing.get(gid)
+        n = 1
+        while old is not None and old[2] == load_id:
+            if old[0] == digest:
+                return rec, old, "repeated"
+            n += 1
+            gid = f"{rec.global_id}#{n}"
+            if gid not in existing:
+                existing.update(self._existing([gid]))
+            old = existing.get(gid)
+        if n == 1:
+            return rec, old, ""
+        return replace(rec, local_id=f"{rec.local_id}#{n}"), old, "renamed"
 
     def _existing(self, ids: list[str]) -> dict[str, tuple[bytes, int, int | None]]:
         found: dict[str, tuple[bytes, int, int | None]] = {}

@@ -47,6 +47,7 @@ class FileHarvester:
         self._done_bytes = 0
         self._current: MarcFile | None = None
         self.failures: list[FatalReadError] = []
+        self.warnings: list[str] = []
 
     @property
     def resume_point(self) -> dict[str, Any] | None:
@@ -70,6 +71,7 @@ class FileHarvester:
                 self.failures.append(exc)
                 yield Rejected(self.source.id, path, f"file abandoned: {exc.reason}",
                                offset=exc.offset)
+            self.warnings.extend(self._current.warnings)
             self._done_bytes += self._current.size
             self._current = None
 

@@ -59,6 +59,7 @@ class MarcFile:
         self.encoding = encoding
         self.size = os.path.getsize(path)
         self._raw: BinaryIO | None = None
+        self.warnings: list[str] = []
 
     def bytes_read(self) -> int:
         """Return how many bytes of the file on disk have been read (for progress)."""
@@ -97,7 +98,8 @@ class MarcFile:
             else:
                 yield from self._iso_items()
         except (OSError, EOFError, zlib.error) as exc:
-            raise FatalReadError(self.path, f"cannot read further: {exc}") from exc
+            raise FatalReadError(self.path, f"cannot read further: {exc} (after {self.bytes_read()} "
+                                 "bytes of the file)") from exc
         finally:
             if self._raw is not None:
                 self._raw.close()
@@ -154,6 +156,9 @@ class MarcFile:
                     position += 1
                     yield self._xml_item(elem, position)
                     _release(elem)
+                if source.stripped:
+                    self.warnings.append(f"{self.path}: {source.stripped} characters not allowed "
+                                         "in XML (C0 controls) dropped")
             except etree.XMLSyntaxError as exc:
                 if "Extra content at the end of the document" in str(exc) and not wrapped:
                     raise _ExtraRoot() from exc
@@ -196,13 +201,23 @@ def _release(elem: etree._Element) -> None:
             del parent[0]
 
 
+# C0 controls other than TAB, LF and CR may not appear in XML 1.0 at all.  Exports
+# write them anyway (a stray subfield delimiter 0x1F in a MARC field, written out by
+# pymarc's XMLWriter), and one would end the whole file.  They are dropped and
+# counted, as the OAI-PMH harvester does; in UTF-8 these bytes are never part of a
+# multibyte sequence, so dropping them cannot split a character.
+_XML_INVALID = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
 class _Counting(io.RawIOBase):
-    """A read-only stream that counts the bytes handed to the XML parser."""
+    """A read-only stream that counts the bytes handed to the XML parser and drops
+    the control characters XML forbids."""
 
     def __init__(self, inner: BinaryIO, head: bytes = b"") -> None:
         self.inner = inner
         self.head = head
         self.consumed = 0
+        self.stripped = 0
 
     def readable(self) -> bool:
         return True
@@ -213,7 +228,9 @@ class _Counting(io.RawIOBase):
         else:
             data = self.inner.read(size if size and size > 0 else 1 << 16)
         self.consumed += len(data)
-        return data
+        clean = data.translate(None, _XML_INVALID)
+        self.stripped += len(data) - len(clean)
+        return clean
 
 
 def _refuse_doctype(stream: BinaryIO, path: str) -> _Counting:
