@@ -195,3 +195,14 @@ def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path,  
     assert ids == ["A.00000002", "A.00000002#2"]  # LoC record 1 has 001 00000002
     again = import_json(run_cli, cfg, "A")
     assert (again["unchanged"], again["renamed"], again["new"]) == (2, 1, 0)
+
+
+def test_show_marc_refuses_a_record_iso2709_cannot_hold(write_config, run_cli, marc_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "L", "path": str(marc_dir / "leader_length_wrong_marc4j.mrc")})
+    import_json(run_cli, cfg, "L")
+    result = run_cli(cfg, "show", "L.360944", "--format", "marc")
+    assert result.exit_code == 1 and "exceeds ISO 2709's 99,999" in result.stderr
+    assert run_cli(cfg, "show", "L.360944", "--format", "marcxml").exit_code == 0
+    small = run_cli(cfg, "show", "L.360945", "--format", "marc").stdout_bytes
+    [rec] = list(pymarc.MARCReader(small))
+    assert rec["245"]["a"] == "Masterpieces of modern Chinese fiction, 1919-1949 /"

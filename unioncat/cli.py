@@ -16,7 +16,7 @@ from unioncat.config import Config, load_config
 from unioncat.errors import ConfigError, UnioncatError
 from unioncat.harvester import FileHarvester
 from unioncat.loading import load
-from unioncat.marc.records import load_record
+from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.reports import (format_import_summary, format_rejects, format_status, record_json,
                               record_marcxml, record_text)
@@ -163,7 +163,7 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
         raise UnioncatError(f"no record {record_id!r} in {cfg.store.path}")
     record = load_record(stored.raw, stored.syntax, stored.charset)
     if fmt == "marc":
-        sys.stdout.buffer.write(record.as_marc())
+        sys.stdout.buffer.write(as_iso2709(record))
     elif fmt == "marcxml":
         click.echo(record_marcxml(record))
     elif fmt == "json":

@@ -12,7 +12,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield
 from unioncat import xmlsafe
 from unioncat.errors import RecordError
 from unioncat.marc.charset import decoder
-from unioncat.marc.iso2709 import ParsedFields, parse_fields
+from unioncat.marc.iso2709 import ParsedFields, encode_record, parse_fields, subfields
 
 SYNTAX_ISO2709 = "iso2709"
 SYNTAX_MARCXML = "marcxml"
@@ -102,3 +102,24 @@ def load_record(raw: bytes, syntax: str, charset: str) -> Record:
     if syntax == SYNTAX_MARCXML:
         return xml_to_pymarc(xmlsafe.fromstring(raw))
     return to_pymarc(parse_fields(raw), charset)
+
+
+def as_iso2709(record: Record) -> bytes:
+    """Serialise a record as ISO 2709 in UTF-8 (leader/09 ``a``).
+
+    Raises RecordError when the result would exceed ISO 2709's 99,999 bytes, where
+    pymarc's ``as_marc`` silently writes a six-digit length no reader accepts.
+    """
+    fields: list[tuple[str, bytes]] = []
+    for field in record.fields:
+        if field.control_field:
+            fields.append((field.tag, (field.data or "").encode("utf-8")))
+        else:
+            fields.append((field.tag, subfields("".join(field.indicators or ("", "")),
+                                                [(s.code, s.value) for s in field.subfields],
+                                                "utf-8")))
+    leader = str(record.leader)
+    try:
+        return encode_record(leader[:9] + "a" + leader[10:], fields)
+    except RecordError as err:
+        raise RecordError(f"{err.reason}: use --format marcxml or json") from None
