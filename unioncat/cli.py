@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from unioncat import __version__
-from unioncat.config import Config, load_config
+from unioncat.config import Config, SourceConfig, load_config
 from unioncat.errors import ConfigError, UnioncatError
 from unioncat.harvester import FileHarvester
+from unioncat.harvesting import harvest_source, run_lock
 from unioncat.loading import load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
@@ -89,12 +90,14 @@ def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
         stats.warnings.extend(harvester.warnings)
         results.append(stats)
         failed.extend(str(f) for f in harvester.failures)
+        if stats.error:
+            failed.append(stats.error)
         if not as_json:
             click.echo(format_import_summary(stats))
     if as_json:
         click.echo(json.dumps({"imports": [s.as_dict() for s in results]}, indent=2))
     if failed:
-        for line in failed:
+        for line in dict.fromkeys(failed):
             click.echo(f"unioncat: error: {line}", err=True)
         ctx.exit(1)
 
@@ -111,6 +114,111 @@ def _run_load(store: Store, source_id: str, harvester: FileHarvester, batch_size
             bar.length = max(total, 1)
             bar.update(done - bar.pos, f"{stats.read:,} records, {stats.rejected:,} rejected")
         return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_batch=tick)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--all", "all_sources", is_flag=True, help="Harvest every oai, sru and z3950 source.")
+@click.option("--full", is_flag=True,
+              help="Harvest everything, not just changes; records not seen are marked deleted.")
+@click.option("--from", "from_", metavar="DATE", help="Harvest changes from DATE (OAI-PMH).")
+@click.option("--until", metavar="DATE", help="Harvest changes until DATE (OAI-PMH).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def harvest(ctx: click.Context, sources: tuple[str, ...], all_sources: bool, full: bool,
+            from_: str | None, until: str | None, as_json: bool) -> None:
+    """Harvest member libraries over OAI-PMH, SRU or Z39.50.
+
+    Incremental from the last successful run unless --full; an interrupted run resumes
+    where it stopped.  One failing source does not stop the others; the exit status is
+    1 if any failed.
+    """
+    cfg = _config(ctx)
+    if all_sources == bool(sources):
+        raise click.UsageError("give SOURCE ids, or --all")
+    chosen = ([s for s in cfg.sources if s.type != "file"] if all_sources
+              else [cfg.source(s) for s in sources])
+    for src in chosen:
+        if src.type == "file":
+            raise ConfigError(cfg.file, f"source {src.id}", "type file is imported: use `unioncat import`")
+    store = _store(ctx)
+    results = [_harvest_one(store, src, cfg, full, from_, until, as_json) for src in chosen]
+    _finish_report(ctx, results, as_json, harvest=True)
+
+
+def _harvest_one(store: Store, src: SourceConfig, cfg: Config, full: bool, from_: str | None,
+                 until: str | None, quiet: bool) -> LoadStats:
+    line = _ProgressLine(src.id, enabled=not quiet and sys.stderr.isatty())
+    stats = harvest_source(store, src, full=full, from_=from_, until=until,
+                           batch_size=cfg.store.batch_size, on_batch=line.update)
+    line.done()
+    if not quiet:
+        click.echo(format_import_summary(stats, harvest=True))
+    return stats
+
+
+def _finish_report(ctx: click.Context, results: list[LoadStats], as_json: bool,
+                   harvest: bool) -> None:
+    if as_json:
+        key = "harvests" if harvest else "imports"
+        click.echo(json.dumps({key: [s.as_dict() for s in results]}, indent=2))
+    failed = [s for s in results if s.error]
+    for stats in failed:
+        click.echo(f"unioncat: error: {stats.source_id}: {stats.error}", err=True)
+    if failed:
+        ctx.exit(1)
+
+
+class _ProgressLine:
+    """A one-line, self-overwriting progress report on a terminal."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.width = 0
+
+    def update(self, stats: LoadStats) -> None:
+        if not self.enabled:
+            return
+        text = (f"{self.label}: {stats.read:,} records, {stats.pages:,} pages, "
+                f"{stats.retries:,} retries, {stats.rejected:,} rejected, {stats.elapsed:.0f} s")
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(text)
+
+    def done(self) -> None:
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Harvest everything, not just changes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def run(ctx: click.Context, full: bool, as_json: bool) -> None:
+    """The nightly job: import every file source, harvest every other one.
+
+    Runs under a lock next to the store, so two runs never overlap.  Later stages
+    (deduplication, indexing) run after the harvest as they are added.
+    """
+    cfg = _config(ctx)
+    store = _store(ctx)
+    with run_lock(cfg.store.path):
+        results = []
+        for src in cfg.sources:
+            if src.type == "file":
+                if not src.path:
+                    continue
+                harvester = FileHarvester(src)
+                stats = _run_load(store, src.id, harvester, cfg.store.batch_size, quiet=as_json)
+                stats.warnings.extend(harvester.warnings)
+                if not as_json:
+                    click.echo(format_import_summary(stats))
+            else:
+                stats = _harvest_one(store, src, cfg, full, None, None, as_json)
+            results.append(stats)
+    _finish_report(ctx, results, as_json, harvest=True)
 
 
 @cli.command()

@@ -9,6 +9,10 @@ command line can turn any of them into one clear line and a non-zero exit::
      ├── RecordError          one record cannot be read (the reader skips it and goes on)
      ├── FatalReadError       a stream cannot be read any further (file, byte offset)
      ├── HarvestError         a member's server failed us
+ │    ├── TransportError       HTTP or socket failure after retries (url, reason)
+ │    ├── OAIError             an OAI-PMH error code (one class per code)
+ │    ├── RemoteDiagnostic     an SRU or Z39.50 diagnostic from the member's server
+ │    └── Z3950Error           a Z39.50 protocol failure
      ├── DedupError
      ├── SearchIndexError     (never named IndexError: that would shadow the builtin)
      └── SRUDiagnostic        carries an SRU diagnostic number and details
@@ -67,6 +71,78 @@ class FatalReadError(UnioncatError):
 
 class HarvestError(UnioncatError):
     """A member library's server could not be harvested."""
+
+
+class TransportError(HarvestError):
+    """The server could not be reached, or answered with an HTTP error, after retries."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class OAIError(HarvestError):
+    """An OAI-PMH error response; subclasses per error code (see OAI_ERRORS)."""
+
+    code = "oaiError"
+
+    def __init__(self, url: str, message: str = "") -> None:
+        self.url = url
+        self.message = message
+        super().__init__(f"{url}: OAI-PMH error {self.code}: {message}".rstrip(": "))
+
+
+class BadArgument(OAIError):
+    code = "badArgument"
+
+
+class BadResumptionToken(OAIError):
+    code = "badResumptionToken"
+
+
+class BadVerb(OAIError):
+    code = "badVerb"
+
+
+class CannotDisseminateFormat(OAIError):
+    code = "cannotDisseminateFormat"
+
+
+class IdDoesNotExist(OAIError):
+    code = "idDoesNotExist"
+
+
+class NoRecordsMatch(OAIError):
+    code = "noRecordsMatch"
+
+
+class NoMetadataFormats(OAIError):
+    code = "noMetadataFormats"
+
+
+class NoSetHierarchy(OAIError):
+    code = "noSetHierarchy"
+
+
+OAI_ERRORS: dict[str, type[OAIError]] = {cls.code: cls for cls in (
+    BadArgument, BadResumptionToken, BadVerb, CannotDisseminateFormat, IdDoesNotExist,
+    NoRecordsMatch, NoMetadataFormats, NoSetHierarchy)}
+
+
+class RemoteDiagnostic(HarvestError):
+    """A diagnostic from a member's SRU or Z39.50 server, with its URI or code."""
+
+    def __init__(self, url: str, uri: str, message: str = "", details: str = "") -> None:
+        self.url = url
+        self.uri = uri
+        self.details = details
+        text = " ".join(p for p in (message, f"({details})" if details else "") if p)
+        super().__init__(f"{url}: diagnostic {uri}{': ' + text if text else ''}")
+
+
+class Z3950Error(HarvestError):
+    """A Z39.50 association failed (refused Init, broken PDU, timeout)."""
 
 
 class DedupError(UnioncatError):

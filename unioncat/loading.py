@@ -10,16 +10,23 @@ import time
 from typing import Callable, Iterable
 
 from unioncat.errors import UnioncatError
-from unioncat.models import LoadStats, Rejected, SourceRecord
+from unioncat.models import Checkpoint, LoadStats, Rejected, SourceRecord
 from unioncat.store import Store
 
 ProgressFn = Callable[[LoadStats], None]
 
 
-def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected], *,
+def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected | Checkpoint], *,
          kind: str = "import", batch_size: int = 2000,
-         on_batch: ProgressFn | None = None) -> LoadStats:
-    """Write every item into the store; return what happened."""
+         on_batch: ProgressFn | None = None, finalize: ProgressFn | None = None) -> LoadStats:
+    """Write every item into the store; return what happened.
+
+    A :class:`~unioncat.errors.UnioncatError` from the items (a server that gave up,
+    a file that broke) ends the load: what came before is kept, the error is in
+    ``stats.error`` and in the ``loads`` table, and the stats are returned.
+    ``finalize`` runs after the last item, before the load is recorded as done,
+    for work that belongs to a successful run (deletion sweeps).
+    """
     stats = LoadStats(source_id)
     started = time.monotonic()
     load_id = store.start_load(source_id, kind)
@@ -41,8 +48,14 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected],
 
     try:
         for item in items:
+            if isinstance(item, Checkpoint):
+                # Records first, then the resume point: a kill between the two only
+                # means the page is fetched again, and unchanged records are no-ops.
+                flush()
+                store.save_checkpoint(source_id, item.state)
+                continue
             location = item.location
-            if location and location not in cleared:
+            if location and location not in cleared and kind == "import":
                 flush()
                 store.clear_rejects(source_id, location)
                 cleared.add(location)
@@ -57,11 +70,15 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected],
             if len(batch) >= batch_size or len(rejects) >= batch_size:
                 flush()
         flush()
+        if finalize:
+            finalize(stats)
     except (UnioncatError, KeyboardInterrupt) as exc:
         flush()
         stats.error = str(exc) or type(exc).__name__
         store.finish_load(load_id, stats.as_dict(), stats.error)
-        raise
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return stats
     stats.elapsed = time.monotonic() - started
     store.finish_load(load_id, stats.as_dict())
     return stats

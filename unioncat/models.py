@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
+
+
+def now() -> str:
+    """Return the current UTC time as ISO 8601 with seconds (the store's clock)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def content_hash(raw: bytes) -> bytes:
@@ -32,6 +38,7 @@ class SourceRecord:
     offset: int | None = None
     notes: tuple[str, ...] = ()
     hash: bytes = field(default=b"", compare=False)
+    protocol_id: str | None = None  # OAI identifier, SRU record identifier, ...
 
     @property
     def global_id(self) -> str:
@@ -50,6 +57,14 @@ class Rejected:
     offset: int | None = None
     line: int | None = None
     raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A harvester's resume point, yielded between pages; the loader commits every
+    record before it and then saves it."""
+
+    state: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,9 @@ class LoadStats:
     repeated: int = 0  # an identical record seen again within this load
     renamed: int = 0  # a different record with an id already used in this load: kept as ID#n
     noted: int = 0  # records kept with a repair or charset note
+    pages: int = 0  # protocol requests that returned records (harvests)
+    retries: int = 0  # requests repeated after a server or network failure
+    stripped: int = 0  # characters not allowed in XML removed from responses
     elapsed: float = 0.0
     error: str = ""
     files: list[str] = field(default_factory=list)
@@ -95,4 +113,4 @@ class LoadStats:
         """Return the stats as a JSON-ready dict."""
         return {k: getattr(self, k) for k in (
             "source_id", "read", "new", "updated", "unchanged", "deleted", "rejected",
-            "repeated", "renamed", "noted", "elapsed", "error", "files", "warnings")}
+            "repeated", "renamed", "noted", "pages", "retries", "stripped", "elapsed", "error", "files", "warnings")}

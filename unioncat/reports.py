@@ -9,13 +9,16 @@ from pymarc import Record, record_to_xml
 from unioncat.models import LoadStats, StoredRecord
 
 
-def format_import_summary(stats: LoadStats) -> str:
-    """Return the two-line summary of one source's import."""
+def format_import_summary(stats: LoadStats, harvest: bool = False) -> str:
+    """Return the summary of one source's import or harvest."""
     rate = stats.read / stats.elapsed if stats.elapsed > 0 else 0.0
     files = len(stats.files)
+    where = (f"in {stats.pages:,} page{'s' * (stats.pages != 1)}, {stats.retries:,} retries"
+             if harvest else f"from {files} file{'s' * (files != 1)}")
     lines = [
-        f"{stats.source_id}: read {stats.read:,} records from {files} file{'s' * (files != 1)} "
-        f"in {stats.elapsed:.1f} s ({rate:,.0f} records/s)",
+        f"{stats.source_id}: {'harvested' if harvest else 'read'} {stats.read:,} records {where} "
+        f"in {stats.elapsed:.1f} s ({rate:,.0f} records/s)"
+        + (f"  FAILED: {stats.error}" if stats.error else ""),
         f"  new {stats.new:,}, updated {stats.updated:,}, unchanged {stats.unchanged:,}, "
         f"deleted {stats.deleted:,}, rejected {stats.rejected:,}",
     ]
@@ -28,6 +31,8 @@ def format_import_summary(stats: LoadStats) -> str:
     if stats.noted:
         extra.append(f"{stats.noted:,} records kept with a repair or character-set note "
                      "(see `unioncat show ID`)")
+    if stats.stripped:
+        extra.append(f"{stats.stripped:,} characters not allowed in XML stripped from responses")
     if stats.rejected:
         extra.append(f"see `unioncat rejects {stats.source_id}`")
     lines.extend("  " + e for e in extra)
@@ -48,6 +53,12 @@ def format_status(store_path: str, rows: list[dict[str, Any]]) -> str:
                 when += f": {last['error']}"
         lines.append(f"{row['id']:<12} {row['type']:<6} {row['records']:>9,} {row['deleted']:>8,} "
                      f"{row['rejects']:>8,}  {when}")
+        failure = row.get("last_failure")
+        success = row.get("last_success")
+        if failure and (not success or (failure["finished"] or "") > (success["finished"] or "")):
+            lines.append(f"{'':<12} last failure {failure['finished']}: {failure['error']}")
+            if success:
+                lines.append(f"{'':<12} last success {success['finished']}")
     if not rows:
         lines.append("(no sources configured)")
     return "\n".join(lines)

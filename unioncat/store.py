@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from datetime import datetime, timezone
 from dataclasses import replace
 from typing import Any, Iterable, Iterator, Sequence
 
 from unioncat.errors import StoreError
-from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash
+from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -44,9 +43,11 @@ CREATE TABLE IF NOT EXISTS records (
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     updated TEXT NOT NULL,
-    last_load INTEGER
+    last_load INTEGER,
+    protocol_id TEXT
 );
 CREATE INDEX IF NOT EXISTS records_source ON records(source, deleted);
+CREATE INDEX IF NOT EXISTS records_protocol ON records(source, protocol_id);
 CREATE TABLE IF NOT EXISTS rejects (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -78,11 +79,6 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 _IN_CHUNK = 500
-
-
-def now() -> str:
-    """Return the current UTC time as ISO 8601 with seconds."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -143,6 +139,9 @@ class Store:
             existing = self._existing([r.global_id for r in records])
             inserts, updates, touches = [], [], []
             for rec in records:
+                if rec.deleted and not rec.raw:
+                    counts[self._tombstone(rec, stamp, load_id)] += 1
+                    continue
                 digest = rec.hash or content_hash(rec.raw)
                 rec, old, outcome = self._claim_id(rec, digest, existing, load_id)
                 if outcome:
@@ -152,7 +151,7 @@ class Store:
                 gid = rec.global_id
                 row = (rec.source_id, rec.local_id, rec.syntax, rec.format, rec.charset,
                        rec.leader, rec.raw, digest, rec.datestamp, int(rec.deleted),
-                       "\n".join(rec.notes) or None, rec.location)
+                       "\n".join(rec.notes) or None, rec.location, rec.protocol_id)
                 if old is None:
                     inserts.append((gid, *row, stamp, stamp, stamp, load_id))
                     outcome = "deleted" if rec.deleted else "new"
@@ -166,11 +165,12 @@ class Store:
                 existing[gid] = (digest, int(rec.deleted), load_id)
             self.db.executemany(
                 "INSERT INTO records(id, source, local_id, syntax, format, charset, leader, raw,"
-                " hash, datestamp, deleted, notes, location, first_seen, last_seen, updated,"
-                " last_load) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+                " hash, datestamp, deleted, notes, location, protocol_id, first_seen, last_seen,"
+                " updated, last_load) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
             self.db.executemany(
                 "UPDATE records SET source=?, local_id=?, syntax=?, format=?, charset=?, leader=?,"
-                " raw=?, hash=?, datestamp=?, deleted=?, notes=?, location=?, last_seen=?,"
+                " raw=?, hash=?, datestamp=?, deleted=?, notes=?, location=?, protocol_id=?,"
+                " last_seen=?,"
                 " updated=?, last_load=? WHERE id=?", updates)
             self.db.executemany("UPDATE records SET last_seen=?, last_load=? WHERE id=?", touches)
             self.db.execute("COMMIT")
@@ -178,6 +178,37 @@ class Store:
             self._rollback()
             raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
         return counts
+
+    def _tombstone(self, rec: SourceRecord, stamp: str, load_id: int) -> str:
+        """Mark deleted a record known only by its protocol id (an OAI deleted header)."""
+        row = self.db.execute(
+            "SELECT id, deleted FROM records WHERE source=? AND (protocol_id=? OR id=?)",
+            (rec.source_id, rec.protocol_id, rec.global_id)).fetchone()
+        if row is None:
+            return "unchanged"  # a deletion of a record we never had
+        if row[1]:
+            self.db.execute("UPDATE records SET last_seen=?, last_load=? WHERE id=?",
+                            (stamp, load_id, row[0]))
+            return "unchanged"
+        self.db.execute("UPDATE records SET deleted=1, datestamp=coalesce(?, datestamp),"
+                        " last_seen=?, updated=?, last_load=? WHERE id=?",
+                        (rec.datestamp, stamp, stamp, load_id, row[0]))
+        return "deleted"
+
+    def mark_unseen_deleted(self, source: str, since: str) -> int:
+        """Mark deleted every live record of a source not seen since a time (full runs)."""
+        stamp = now()
+        cur = self.db.execute("UPDATE records SET deleted=1, updated=? WHERE source=? AND"
+                              " deleted=0 AND last_seen < ?", (stamp, source, since))
+        return cur.rowcount
+
+    def touch(self, source: str, protocol_ids: Sequence[str], load_id: int) -> int:
+        """Record that records were listed by the server (ListIdentifiers sweeps)."""
+        stamp = now()
+        cur = self.db.executemany(
+            "UPDATE records SET last_seen=?, last_load=? WHERE source=? AND protocol_id=?",
+            [(stamp, load_id, source, pid) for pid in protocol_ids])
+        return cur.rowcount
 
     def _claim_id(self, rec: SourceRecord, digest: bytes,
                   existing: dict[str, tuple[bytes, int, int | None]],
@@ -285,13 +316,22 @@ class Store:
         last = self.db.execute(
             "SELECT kind, started, finished, status, stats, error FROM loads WHERE source=?"
             " ORDER BY id DESC LIMIT 1", (source,)).fetchone()
-        last_load = None
+        last_load = last_success = last_failure = None
+        ok = self.db.execute("SELECT kind, finished FROM loads WHERE source=? AND status='ok'"
+                             " ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+        if ok:
+            last_success = {"kind": ok[0], "finished": ok[1]}
+        bad = self.db.execute("SELECT kind, finished, error FROM loads WHERE source=? AND"
+                              " status='failed' ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+        if bad:
+            last_failure = {"kind": bad[0], "finished": bad[1], "error": bad[2]}
         if last:
             last_load = {"kind": last[0], "started": last[1], "finished": last[2],
                          "status": last[3], "stats": json.loads(last[4]) if last[4] else None,
                          "error": last[5]}
         return {"records": int(records), "deleted": int(deleted), "active": int(records - deleted),
-                "rejects": int(rejects), "last_load": last_load}
+                "rejects": int(rejects), "last_load": last_load, "last_success": last_success,
+                "last_failure": last_failure}
 
     # checkpoints ---------------------------------------------------------------
     def checkpoint(self, source: str) -> dict[str, Any] | None:

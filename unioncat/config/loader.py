@@ -18,7 +18,8 @@ from unioncat.marc.charset import canonical_encoding
 
 ENV_VAR = "UNIONCAT_CONFIG"
 DEFAULT_FILE = "unioncat.toml"
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               dict: "a table", list: "a list"}
 _ID_RE = re.compile(rf"^{SOURCE_ID_PATTERN}$")
 _Z3950_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d+(/\S+)?$")
 
@@ -128,6 +129,17 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     if values["path"]:
         values["path"] = _resolve(base, values["path"])
     _check_holdings(file, f"{where}.holdings", values["holdings"])
+    sets = values.pop("set")
+    if isinstance(sets, list) and not all(isinstance(s, str) and s for s in sets):
+        raise ConfigError(file, f"{where}.set", "expected a setSpec or a list of setSpecs")
+    values["sets"] = tuple([sets] if isinstance(sets, str) else sets or ())
+    for key in ("tries", "token_repeats", "page_size"):
+        if values[key] < 1:
+            raise ConfigError(file, f"{where}.{key}", f"expected a positive integer, got {values[key]}")
+    for key in ("wait", "timeout"):
+        if values[key] <= 0:
+            raise ConfigError(file, f"{where}.{key}", f"expected a positive number, got {values[key]}")
+        values[key] = float(values[key])
     return SourceConfig(**values)
 
 

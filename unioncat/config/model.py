@@ -41,6 +41,21 @@ class SourceConfig:
     encoding: str = "auto"
     holdings: str | dict[str, Any] | None = None
     dedup_within_source: bool = False
+    tries: int = 5
+    wait: float = 2.0
+    timeout: float = 60.0
+    metadata_prefix: str = "marc21"
+    sets: tuple[str, ...] = ()
+    token_repeats: int = 3
+    sweep: bool = False
+    query: str | None = None
+    incremental_query: str | None = None
+    sru_version: str = "1.2"
+    record_schema: str = "marcxml"
+    record_packing: str = "xml"
+    page_size: int = 100
+    syntax: str = "usmarc"
+    database: str | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,37 @@ SETTINGS: tuple[Setting, ...] = (
             "copy, volume)."),
     Setting("source.dedup_within_source", bool, False,
             "Allow deduplication to merge this member's own duplicate records."),
+    Setting("source.tries", int, 5,
+            "Harvests: attempts per request before giving up (503/429/5xx, dropped connections)."),
+    Setting("source.wait", (int, float), 2.0,
+            "Harvests: first wait in seconds between attempts, doubling each time (capped at "
+            "120 s); a Retry-After header overrides it."),
+    Setting("source.timeout", (int, float), 60.0,
+            "Harvests: seconds to wait for a connection or an answer."),
+    Setting("source.metadata_prefix", str, "marc21",
+            "OAI-PMH: metadataPrefix of a format carrying MARCXML (marc21, marcxml, ...)."),
+    Setting("source.set", (str, list), None,
+            "OAI-PMH: one setSpec or a list of them; all sets when absent."),
+    Setting("source.token_repeats", int, 3,
+            "OAI-PMH: abort when the same resumptionToken comes back this many times in a row."),
+    Setting("source.sweep", bool, False,
+            "OAI-PMH: after an incremental harvest from a server with deletedRecord=no, list "
+            "every identifier (ListIdentifiers) and mark records no longer listed deleted."),
+    Setting("source.query", str, None,
+            "SRU: CQL query for a full harvest (default cql.allRecords=1); Z39.50: PQF query "
+            "(default @attr 1=_ALLRECORDS @attr 2=103 \"\")."),
+    Setting("source.incremental_query", str, None,
+            "SRU: CQL for changes since the last run, {from} replaced by its date, e.g. "
+            "'rec.lastModificationDate > \"{from}\"'; without it every run is full."),
+    Setting("source.sru_version", str, "1.2", "SRU: protocol version.", ("1.1", "1.2", "2.0")),
+    Setting("source.record_schema", str, "marcxml", "SRU: recordSchema carrying MARCXML."),
+    Setting("source.record_packing", str, "xml", "SRU: record packing.", ("xml", "string")),
+    Setting("source.page_size", int, 100,
+            "SRU and Z39.50: records asked for per request (maximumRecords, present size)."),
+    Setting("source.syntax", str, "usmarc",
+            "Z39.50: record syntax to ask for.", ("usmarc", "marc21", "unimarc", "opac", "xml")),
+    Setting("source.database", str, None,
+            "Z39.50: database name, when not given in url (host:port/database)."),
 )
 
 

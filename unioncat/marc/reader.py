@@ -151,7 +151,7 @@ class MarcFile:
             events = xmlsafe.iterparse(source, events=("end",))
             try:
                 for _, elem in events:
-                    if local_name(elem) != "record" or not _is_marc_record(elem):
+                    if local_name(elem) != "record" or not is_marc_record(elem):
                         continue
                     position += 1
                     yield self._xml_item(elem, position)
@@ -167,29 +167,33 @@ class MarcFile:
                                      getattr(source, "consumed", None)) from exc
 
     def _xml_item(self, elem: etree._Element, position: int) -> MarcItem | RecordError:
-        raw = etree.tostring(elem, encoding="utf-8")
-        line = elem.sourceline
-        try:
-            record = xml_to_pymarc(elem)
-        except RecordError as err:
-            return RecordError(f"{err.reason}", position=position, offset=None, raw=raw)
-        f001, f005 = record.get("001"), record.get("005")
-        notes: tuple[str, ...] = ()
-        leader = str(record.leader)
-        if not any(local_name(c) == "leader" for c in elem):
-            notes = ("no leader: a default leader was supplied",)
-        return MarcItem(raw=raw, syntax=SYNTAX_MARCXML, charset=UTF8, leader=leader,
-                        control_number=(f001.data or "").strip() if f001 else "",
-                        datestamp=(f005.data or "").strip() or None if f005 else None,
-                        position=position, offset=None, line=line, notes=notes)
+        return item_from_element(elem, position)
+
+
+def item_from_element(elem: etree._Element, position: int) -> MarcItem | RecordError:
+    """Turn a MARCXML record element (any namespace) into a MarcItem, or a RecordError."""
+    raw = etree.tostring(elem, encoding="utf-8")
+    try:
+        record = xml_to_pymarc(elem)
+    except RecordError as err:
+        return RecordError(err.reason, position=position, offset=None, raw=raw)
+    f001, f005 = record.get("001"), record.get("005")
+    notes: tuple[str, ...] = ()
+    if not any(local_name(c) == "leader" for c in elem):
+        notes = ("no leader: a default leader was supplied",)
+    return MarcItem(raw=raw, syntax=SYNTAX_MARCXML, charset=UTF8, leader=str(record.leader),
+                    control_number=(f001.data or "").strip() if f001 else "",
+                    datestamp=(f005.data or "").strip() or None if f005 else None,
+                    position=position, offset=None, line=elem.sourceline, notes=notes)
+
+
+def is_marc_record(elem: etree._Element) -> bool:
+    """Return True for an element that holds a MARC record (leader or fields)."""
+    return any(local_name(c) in ("leader", "controlfield", "datafield") for c in elem)
 
 
 class _ExtraRoot(Exception):
     pass
-
-
-def _is_marc_record(elem: etree._Element) -> bool:
-    return any(local_name(c) in ("leader", "controlfield", "datafield") for c in elem)
 
 
 def _release(elem: etree._Element) -> None:

@@ -1,0 +1,101 @@
+"""Harvest network sources into the store: resume, incremental windows, sweeps.
+
+``harvest_source`` builds the source's harvester from the registry, resumes an
+interrupted run from the checkpoint the store keeps, writes through the same path
+as file import (:func:`unioncat.loading.load`), and after a successful run:
+
+* a full run (``--full``, or an SRU/Z39.50 source with no incremental query) marks
+  every record of the source that the run did not see as deleted;
+* an OAI-PMH source with ``sweep = true`` whose server keeps no deletions
+  (``deletedRecord=no``) lists every identifier and marks the unlisted deleted;
+* the checkpoint records the run's start (server clock) for the next incremental
+  run and forgets the finished run's resume point.
+
+A failed run keeps its checkpoint, so the next run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from typing import Any, Callable, Iterator
+
+from unioncat.config.model import SourceConfig
+from unioncat.errors import UnioncatError
+from unioncat.harvester import HARVESTERS
+from unioncat.loading import ProgressFn, load
+from unioncat.models import LoadStats, now
+from unioncat.store import Store
+
+
+def make_harvester(source: SourceConfig, checkpoint: dict[str, Any] | None, *, full: bool,
+                   from_: str | None, until: str | None) -> Any:
+    """Return the harvester for a network source."""
+    cls = HARVESTERS.get(source.type)
+    if cls is None or source.type == "file":
+        raise ValueError(f"source {source.id} of type {source.type} is not harvested")
+    return cls(source, checkpoint=checkpoint, full=full, from_=from_, until=until)
+
+
+def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
+                   from_: str | None = None, until: str | None = None, batch_size: int = 2000,
+                   on_batch: ProgressFn | None = None,
+                   factory: Callable[..., Any] = make_harvester) -> LoadStats:
+    """Harvest one source; return its stats (``stats.error`` set when it failed)."""
+    saved = store.checkpoint(source.id) or {}
+    harvester = factory(source, saved, full=full, from_=from_, until=until)
+
+    def finish(stats: LoadStats) -> None:
+        state = harvester.resume_point or {}
+        if harvester.sweeps_unseen():
+            # since_local is when this run (or the run it resumed) began, on our clock.
+            stats.deleted += store.mark_unseen_deleted(source.id, state["since_local"])
+        elif getattr(source, "sweep", False) and hasattr(harvester, "list_identifiers"):
+            stats.deleted += _sweep(store, source, harvester)
+        store.save_checkpoint(source.id, {"run": None, "last_success": {
+            "response_date": state.get("started"), "finished": now(), "full": full}})
+
+    def count(stats: LoadStats) -> None:
+        stats.pages, stats.retries, stats.stripped = harvester.pages, harvester.retries, harvester.stripped
+        if on_batch:
+            on_batch(stats)
+
+    try:
+        stats = load(store, source.id, harvester.harvest(), kind="harvest", batch_size=batch_size, on_batch=count, finalize=finish)
+    finally:
+        harvester.close()
+    stats.pages, stats.retries, stats.stripped = harvester.pages, harvester.retries, harvester.stripped
+    return stats
+
+
+def _sweep(store: Store, source: SourceConfig, harvester: Any) -> int:
+    info = harvester.identify()
+    if info.deleted_record != "no":
+        return 0
+    started = now()
+    for identifiers in harvester.list_identifiers():
+        store.touch(source.id, identifiers, 0)
+    return store.mark_unseen_deleted(source.id, started)
+
+
+@contextlib.contextmanager
+def run_lock(store_path: str) -> Iterator[None]:
+    """Hold ``{store}.lock`` for a whole run; fail at once if another run holds it."""
+    path = f"{store_path}.lock"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise UnioncatError(f"another unioncat run is in progress ({holder}; lock {path})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
