@@ -27,5 +27,5 @@ def test_readme_gives_the_two_setup_commands() -> None:
 def test_exported_members() -> None:
     assert unioncat.config.__all__ == ["Config", "IndexConfig", "SETTINGS", "ServerConfig",
                                        "Setting", "SourceConfig", "StoreConfig", "load_config"]
-    assert unioncat.harvester.__all__ == ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester",
+    assert unioncat.harvester.__all__ == ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester",
                                           "expand_paths", "local_id_for"]

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field
 
 
 def now() -> str:
-    """Return the current UTC time as ISO 8601 with seconds (the store's clock)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Return the current UTC time as ISO 8601 with milliseconds (the store's clock).
+
+    Milliseconds, because a full harvest marks deleted what it has not seen since it
+    started, and two runs can fall within one second."""
+    stamp = datetime.now(timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
 def content_hash(raw: bytes) -> bytes:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from unioncat.harvester.base import Harvester, local_id_for
 from unioncat.harvester.files import FileHarvester, expand_paths
 from unioncat.harvester.oaipmh import OAIHarvester
+from unioncat.harvester.sru import SRUHarvester
 
-HARVESTERS: dict[str, type] = {"file": FileHarvester, "oai": OAIHarvester}
+HARVESTERS: dict[str, type] = {"file": FileHarvester, "oai": OAIHarvester, "sru": SRUHarvester}
 
-__all__ = ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "expand_paths", "local_id_for"]
+__all__ = ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester", "expand_paths", "local_id_for"]
