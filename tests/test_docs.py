@@ -28,4 +28,5 @@ def test_exported_members() -> None:
     assert unioncat.config.__all__ == ["Config", "IndexConfig", "SETTINGS", "ServerConfig",
                                        "Setting", "SourceConfig", "StoreConfig", "load_config"]
     assert unioncat.harvester.__all__ == ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester",
+                                          "Z3950Harvester",
                                           "expand_paths", "local_id_for"]

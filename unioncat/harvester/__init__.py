@@ -9,7 +9,9 @@ from unioncat.harvester.base import Harvester, local_id_for
 from unioncat.harvester.files import FileHarvester, expand_paths
 from unioncat.harvester.oaipmh import OAIHarvester
 from unioncat.harvester.sru import SRUHarvester
+from unioncat.harvester.z3950 import Z3950Harvester
 
-HARVESTERS: dict[str, type] = {"file": FileHarvester, "oai": OAIHarvester, "sru": SRUHarvester}
+HARVESTERS: dict[str, type] = {"file": FileHarvester, "oai": OAIHarvester, "sru": SRUHarvester,
+                               "z3950": Z3950Harvester}
 
-__all__ = ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester", "expand_paths", "local_id_for"]
+__all__ = ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester", "Z3950Harvester", "expand_paths", "local_id_for"]

@@ -118,17 +118,8 @@ class MarcFile:
                                       raw=chunk.data)
 
     def _iso_item(self, chunk: Chunk) -> MarcItem:
-        parsed = parse_fields(chunk.data)
-        charset, notes = detect(chunk.data, parsed.leader, self.fmt,
-                                parsed.first("100"), self.encoding)
-        decode = decoder(charset)
-        f001, f005 = parsed.first("001"), parsed.first("005")
-        all_notes = ((chunk.note,) if chunk.note else ()) + parsed.notes + notes
-        return MarcItem(
-            raw=chunk.data, syntax=SYNTAX_ISO2709, charset=charset, leader=parsed.leader,
-            control_number=decode(f001).strip() if f001 else "",
-            datestamp=decode(f005).strip() or None if f005 else None,
-            position=chunk.position, offset=chunk.offset, line=None, notes=all_notes)
+        return item_from_iso2709(chunk.data, chunk.position, self.fmt, self.encoding,
+                                 offset=chunk.offset, note=chunk.note)
 
     # MARCXML ------------------------------------------------------------------
     def _xml_items(self) -> Iterator[MarcItem | RecordError]:
@@ -168,6 +159,21 @@ class MarcFile:
 
     def _xml_item(self, elem: etree._Element, position: int) -> MarcItem | RecordError:
         return item_from_element(elem, position)
+
+
+def item_from_iso2709(data: bytes, position: int, fmt: str, encoding: str = "auto", *,
+                      offset: int | None = None, note: str = "") -> MarcItem:
+    """Parse one framed ISO 2709 record and detect its charset; raise RecordError."""
+    parsed = parse_fields(data)
+    charset, notes = detect(data, parsed.leader, fmt, parsed.first("100"), encoding)
+    decode = decoder(charset)
+    f001, f005 = parsed.first("001"), parsed.first("005")
+    all_notes = ((note,) if note else ()) + parsed.notes + notes
+    return MarcItem(
+        raw=data, syntax=SYNTAX_ISO2709, charset=charset, leader=parsed.leader,
+        control_number=decode(f001).strip() if f001 else "",
+        datestamp=decode(f005).strip() or None if f005 else None,
+        position=position, offset=offset, line=None, notes=all_notes)
 
 
 def item_from_element(elem: etree._Element, position: int) -> MarcItem | RecordError:

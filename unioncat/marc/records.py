@@ -16,6 +16,7 @@ from unioncat.marc.iso2709 import ParsedFields, encode_record, parse_fields, sub
 
 SYNTAX_ISO2709 = "iso2709"
 SYNTAX_MARCXML = "marcxml"
+SYNTAX_OPAC = "opac"  # a Z39.50 OPAC record (BER): MARC bibliographic part plus holdings
 DEFAULT_LEADER = "     nam  22        4500"
 
 
@@ -101,6 +102,11 @@ def load_record(raw: bytes, syntax: str, charset: str) -> Record:
     """Decode a stored raw record into a pymarc Record."""
     if syntax == SYNTAX_MARCXML:
         return xml_to_pymarc(xmlsafe.fromstring(raw))
+    if syntax == SYNTAX_OPAC:
+        from unioncat.z3950.codec import decode_type  # only OPAC records need asn1tools
+
+        bib = decode_type("OPACRecord", raw)["bibliographicRecord"]
+        raw = bytes(bib["encoding"][1])
     return to_pymarc(parse_fields(raw), charset)
 
 
