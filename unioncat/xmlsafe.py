@@ -36,4 +36,4 @@ def iterparse(stream: BinaryIO | io.RawIOBase, **kwargs: Any) -> Iterator[tuple[
 
 def has_entity(elem: etree._Element) -> bool:
     """Return True if an unresolved entity reference sits anywhere under elem."""
-    return any(isinstance(node, etree._Entity) for node in elem.iter())
+    return next(elem.iter(etree.Entity), None) is not None

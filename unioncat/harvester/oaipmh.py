@@ -23,6 +23,7 @@ Settings: ``url``, ``metadata_prefix``, ``set``, ``tries``, ``wait``, ``timeout`
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterator
@@ -193,14 +194,26 @@ class OAIHarvester:
         return params
 
     def _harvest_set(self, set_spec: str | None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
+        # The next page is fetched in a second thread while this one's records are
+        # stored, so a harvest runs at the speed of the slower side, not of both added.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from self._pages_of_set(set_spec, pool)
+
+    def _pages_of_set(self, set_spec: str | None,
+                      pool: ThreadPoolExecutor) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         repeats = 0
+        ahead: tuple[str | None, Future[Page]] | None = None
         while True:
             token = self._state["token"]
             params = ({"verb": "ListRecords", "resumptionToken": token} if token else
                       self._first_params("ListRecords", set_spec, self._state["from"],
                                          self._state["until"]))
             try:
-                page = self._page(params)
+                if ahead is not None and ahead[0] == token:
+                    page = ahead[1].result()
+                else:
+                    page = self._page(params)
+                ahead = None
             except NoRecordsMatch:
                 return
             except BadResumptionToken:
@@ -209,9 +222,13 @@ class OAIHarvester:
                 # The provider forgot our token (restarted, expired): start this set's
                 # window again; what is stored already comes back unchanged.
                 self._state["token"] = None
+                ahead = None
                 repeats = 0
                 continue
             self.pages += 1
+            if page.token and page.token != token:
+                ahead = (page.token, pool.submit(
+                    self._page, {"verb": "ListRecords", "resumptionToken": page.token}))
             for record in page.records:
                 yield self._record(record)
             if page.token and page.token == token:

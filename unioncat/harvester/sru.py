@@ -13,6 +13,7 @@ and records not seen are marked deleted.  Diagnostics become
 """
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any, Iterator
 
@@ -93,18 +94,25 @@ class SRUHarvester:
             self._state = {"query": query, "start": 1, "total": None, "complete": complete,
                            "since_local": now(), "started": now()}
         yield Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})
+        # The next page is fetched in a second thread while this one is stored.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from self._pages(pool)
+
+    def _pages(self, pool: ThreadPoolExecutor) -> Iterator[SourceRecord | Rejected | Checkpoint]:
+        ahead: tuple[int, Future[etree._Element]] | None = None
         while True:
             start = self._state["start"]
-            root = self._request(start)
+            root = ahead[1].result() if ahead and ahead[0] == start else self._request(start)
             total_text = _text(root, "numberOfRecords")
             total = int(total_text) if total_text.isdigit() else 0
             records = _child(root, "records")
             items = list(records) if records is not None else []
             self.pages += 1
-            for pos, node in enumerate(items, start):
-                yield self._record(node, pos)
             nxt = _text(root, "nextRecordPosition")
             nxt_pos = int(nxt) if nxt.isdigit() else start + len(items)
+            ahead = (nxt_pos, pool.submit(self._request, nxt_pos)) if items and start < nxt_pos <= total else None
+            for pos, node in enumerate(items, start):
+                yield self._record(node, pos)
             self._state.update(start=nxt_pos, total=total)
             if not items:
                 if start <= total:

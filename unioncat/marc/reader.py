@@ -24,7 +24,8 @@ from unioncat import xmlsafe
 from unioncat.errors import FatalReadError, RecordError
 from unioncat.marc.charset import UTF8, decoder, detect
 from unioncat.marc.iso2709 import Chunk, iter_chunks, parse_fields
-from unioncat.marc.records import SYNTAX_ISO2709, SYNTAX_MARCXML, local_name, xml_to_pymarc
+from unioncat.marc.records import (DEFAULT_LEADER, SYNTAX_ISO2709, SYNTAX_MARCXML, local_name,
+                                   xml_to_pymarc)
 
 _PROLOG_PEEK = 1 << 16
 
@@ -176,20 +177,39 @@ def item_from_iso2709(data: bytes, position: int, fmt: str, encoding: str = "aut
         position=position, offset=offset, line=None, notes=all_notes)
 
 
+# Anything that makes a MARCXML record unusable; checked in C, and only when it
+# matches is the record walked again in Python to say exactly what is wrong.
+_BROKEN = etree.XPath(
+    "*[local-name()='controlfield' or local-name()='datafield'][not(@tag) or @tag='']"
+    " | *[local-name()='datafield']/*[local-name()='subfield'][not(@code) or @code='']")
+
+
 def item_from_element(elem: etree._Element, position: int) -> MarcItem | RecordError:
     """Turn a MARCXML record element (any namespace) into a MarcItem, or a RecordError."""
     raw = etree.tostring(elem, encoding="utf-8")
-    try:
-        record = xml_to_pymarc(elem)
-    except RecordError as err:
-        return RecordError(err.reason, position=position, offset=None, raw=raw)
-    f001, f005 = record.get("001"), record.get("005")
+    if _BROKEN(elem) or xmlsafe.has_entity(elem) or not is_marc_record(elem):
+        try:
+            xml_to_pymarc(elem)
+        except RecordError as err:
+            return RecordError(err.reason, position=position, offset=None, raw=raw)
+    leader, f001, f005 = None, None, None
+    for child in elem:
+        name = local_name(child)
+        if name == "leader":
+            leader = child.text or ""
+        elif name == "controlfield":
+            tag = child.get("tag")
+            if tag == "001" and f001 is None:
+                f001 = child.text or ""
+            elif tag == "005" and f005 is None:
+                f005 = child.text or ""
     notes: tuple[str, ...] = ()
-    if not any(local_name(c) == "leader" for c in elem):
+    if leader is None:
         notes = ("no leader: a default leader was supplied",)
-    return MarcItem(raw=raw, syntax=SYNTAX_MARCXML, charset=UTF8, leader=str(record.leader),
-                    control_number=(f001.data or "").strip() if f001 else "",
-                    datestamp=(f005.data or "").strip() or None if f005 else None,
+    return MarcItem(raw=raw, syntax=SYNTAX_MARCXML, charset=UTF8,
+                    leader=(leader or DEFAULT_LEADER).ljust(24)[:24],
+                    control_number=f001.strip() if f001 else "",
+                    datestamp=f005.strip() or None if f005 else None,
                     position=position, offset=None, line=elem.sourceline, notes=notes)
 
 
