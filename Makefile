@@ -27,8 +27,8 @@ system-deps:
 
 demo: venv
 	@rm -rf examples/demo/var
-	@echo "== Importing the demo consortium's file drops ($(DEMO))"
-	$(U) import --all
+	@echo "== The nightly job on the demo consortium's file drops ($(DEMO))"
+	$(U) run
 	@echo
 	@echo "== Status"
 	$(U) status

@@ -80,6 +80,15 @@ def test_zebra_harvest_is_complete_and_matches_its_sru_count(zebra_peer: dict[st
         assert store.get("Z.00000002") is not None
 
 
+def test_opac_falls_back_to_usmarc_when_the_target_has_none(zebra_peer: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    with Store(str(tmp_path / "s.db")) as store:
+        stats = harvest_source(store, source(zebra_peer["Z3950"], syntax="opac", page_size=50))
+        assert stats.error == "" and stats.new == 100
+        assert stats.warnings == [f"z3950://{zebra_peer['Z3950']} offers no OPAC records "
+                                  "(bib-1 239): harvested USMARC without holdings"]
+
+
 def test_dropped_connection_reconnects_and_goes_on(zebra_peer: dict[str, str], tmp_path: Path) -> None:
     host, port = zebra_peer["Z3950"].split("/")[0].split(":")
     with CuttingProxy(host, int(port), cut_after=3) as proxy, Store(str(tmp_path / "s.db")) as store:

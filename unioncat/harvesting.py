@@ -65,6 +65,7 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
     finally:
         harvester.close()
     stats.pages, stats.retries, stats.stripped = harvester.pages, harvester.retries, harvester.stripped
+    stats.warnings.extend(getattr(harvester, "warnings", []))
     return stats
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from unioncat.config.model import SourceConfig
-from unioncat.errors import RecordError, Z3950Error
+from unioncat.errors import RecordError, RemoteDiagnostic, Z3950Error
 from unioncat.harvester.base import local_id_for
 from unioncat.marc.reader import item_from_element, item_from_iso2709
 from unioncat.marc.records import SYNTAX_OPAC
@@ -49,6 +49,8 @@ class Z3950Harvester:
         self.stripped = 0
         self._state: dict[str, Any] = {}
         self._client: Z3950Client | None = None
+        self.syntax = source.syntax
+        self.warnings: list[str] = []
 
     @property
     def resume_point(self) -> dict[str, Any] | None:
@@ -89,8 +91,16 @@ class Z3950Harvester:
             count = min(self.source.page_size, self._state["total"] - start + 1)
             try:
                 assert self._client is not None
-                records = self._client.present(start, count, self.source.syntax,
-                                               "marcxml" if self.source.syntax == "xml" else "F")
+                records = self._client.present(start, count, self.syntax,
+                                               "marcxml" if self.syntax == "xml" else "F")
+            except RemoteDiagnostic as diag:
+                # OPAC "when the target offers it": bib-1 238/239 say it does not.
+                if self.syntax != "opac" or diag.uri not in ("bib-1 238", "bib-1 239"):
+                    raise
+                self.syntax = "usmarc"
+                self.warnings.append(f"{self.where} offers no OPAC records ({diag.uri}): "
+                                     "harvested USMARC without holdings")
+                continue
             except Z3950Error:
                 failures += 1
                 if failures >= self.source.tries:
