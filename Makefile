@@ -40,6 +40,7 @@ demo: venv
 
 test: venv system-deps
 	$(BIN)/python -m mypy unioncat
+	$(BIN)/python -m ruff check unioncat tests bench examples
 	$(BIN)/python -m pytest
 
 # Long suites (all 200,000 LoC records); the benchmarks use the same marker.

@@ -8,7 +8,6 @@ import pytest
 
 from unioncat.errors import RecordError
 from unioncat.marc.iso2709 import encode_record, iter_chunks, parse_fields, subfields
-from unioncat.marc.reader import MarcFile
 from tests.conftest import read_marc as read
 from unioncat.marc.records import load_record
 
@@ -37,7 +36,7 @@ def test_leader_length_counted_in_characters_is_recovered() -> None:
     dir_245 = 24 + 12
     wrong[dir_245 + 3:dir_245 + 7] = f"{title_chars:04d}".encode()
     data = bytes(wrong) + record("Next", "after")
-    ok, bad = [], []
+    ok, _bad = [], []
     for chunk in iter_chunks(io.BytesIO(data), "mem"):
         assert not isinstance(chunk, RecordError)
         ok.append(chunk)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from unioncat.errors import FatalReadError, RecordError
+from unioncat.errors import FatalReadError
 from unioncat.marc.reader import MarcFile
 from tests.conftest import read_marc as read
 from unioncat.marc.records import load_record

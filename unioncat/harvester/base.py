@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Protocol
 
-from unioncat.models import Rejected, SourceRecord
+from unioncat.config.model import SourceConfig
+from unioncat.models import Checkpoint, Rejected, SourceRecord
 
 
 class Harvester(Protocol):
@@ -39,3 +40,27 @@ def local_id_for(control_number: str, protocol_id: str | None, digest: bytes) ->
     if protocol_id and protocol_id.strip():
         return protocol_id.strip()
     return "hash-" + digest.hex()
+
+
+class NetworkHarvester:
+    """What OAI-PMH, SRU and Z39.50 harvesters share: counters and resume state.
+
+    ``_state`` is the running harvest (token, position, ``since_local`` ...); it is
+    saved with every :class:`Checkpoint` next to the last successful run."""
+
+    def __init__(self, source: SourceConfig, checkpoint: dict[str, Any] | None) -> None:
+        self.source = source
+        self.saved = checkpoint or {}
+        self.pages = 0
+        self.stripped = 0
+        self.warnings: list[str] = []
+        self._state: dict[str, Any] = {}
+
+    @property
+    def resume_point(self) -> dict[str, Any] | None:
+        """Return the running harvest's state (token, position, window, start time)."""
+        return dict(self._state) if self._state else None
+
+    def checkpoint(self) -> Checkpoint:
+        """Return the resume point as a Checkpoint for the loader to save."""
+        return Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})

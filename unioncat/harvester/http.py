@@ -11,12 +11,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable
+from typing import Any, Callable
 
 import requests
 
 from unioncat import __version__
+from unioncat.config.model import SourceConfig
 from unioncat.errors import TransportError
+from unioncat.harvester.base import NetworkHarvester
 
 USER_AGENT = f"unioncat/{__version__} (union-catalogue harvester)"
 
@@ -85,3 +87,23 @@ def retry_after(value: str | None, default: float, cap: float) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return min(max((when - datetime.now(timezone.utc)).total_seconds(), 0.0), cap)
+
+
+class HttpHarvester(NetworkHarvester):
+    """A network harvester that talks HTTP through one retrying client."""
+
+    def __init__(self, source: SourceConfig, checkpoint: dict[str, Any] | None,
+                 client: HttpClient | None) -> None:
+        super().__init__(source, checkpoint)
+        self.url = source.url or ""
+        self.client = client or HttpClient(RetryPolicy(tries=source.tries, wait=source.wait,
+                                                       timeout=source.timeout))
+
+    @property
+    def retries(self) -> int:
+        """Return how many requests were repeated after failures."""
+        return self.client.retries
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self.client.close()

@@ -35,7 +35,7 @@ from unioncat.config.model import SourceConfig
 from unioncat.errors import (OAI_ERRORS, BadResumptionToken, HarvestError, NoRecordsMatch,
                              OAIError, RecordError)
 from unioncat.harvester.base import local_id_for
-from unioncat.harvester.http import HttpClient, RetryPolicy
+from unioncat.harvester.http import HttpClient, HttpHarvester
 from unioncat.marc.reader import is_marc_record, item_from_element
 from unioncat.marc.records import local_name
 from unioncat.models import Checkpoint, Rejected, SourceRecord, content_hash, now
@@ -72,7 +72,7 @@ class Page:
     stripped: int
 
 
-class OAIHarvester:
+class OAIHarvester(HttpHarvester):
     """Harvest one OAI-PMH member.
 
         h = OAIHarvester(source, checkpoint=store.checkpoint(source.id))
@@ -83,31 +83,14 @@ class OAIHarvester:
     def __init__(self, source: SourceConfig, *, checkpoint: dict[str, Any] | None = None,
                  full: bool = False, from_: str | None = None, until: str | None = None,
                  client: HttpClient | None = None) -> None:
-        self.source = source
-        self.url = source.url or ""
+        super().__init__(source, checkpoint, client)
         self.prefix = source.metadata_prefix
         self.sets: list[str | None] = list(source.sets) or [None]
         self.full = full
         self.from_ = from_
         self.until = until
-        self.saved = checkpoint or {}
-        self.client = client or HttpClient(RetryPolicy(tries=source.tries, wait=source.wait,
-                                                       timeout=source.timeout))
-        self.pages = 0
-        self.stripped = 0
         self.identify_info: Identify | None = None
-        self._state: dict[str, Any] = {}
         self._position = 0
-
-    @property
-    def retries(self) -> int:
-        """Return how many requests were repeated after failures."""
-        return self.client.retries
-
-    @property
-    def resume_point(self) -> dict[str, Any] | None:
-        """Return the running window: set index, token, from, until, start time."""
-        return dict(self._state) if self._state else None
 
     def progress(self) -> tuple[int, int]:
         """Return (pages fetched, 0): OAI-PMH rarely says how many pages there are."""
@@ -144,11 +127,11 @@ class OAIHarvester:
                            "from": self._from_date(info, since), "until": self.until,
                            "started": info.response_date, "since_local": now(),
                            "full": self.full}
-        yield Checkpoint(self._checkpoint())
+        yield self.checkpoint()
         while self._state["set_index"] < len(self.sets):
             yield from self._harvest_set(self.sets[self._state["set_index"]])
             self._state.update(set_index=self._state["set_index"] + 1, token=None)
-            yield Checkpoint(self._checkpoint())
+            yield self.checkpoint()
 
     def list_identifiers(self) -> Iterator[list[str]]:
         """Yield the identifiers of live records, a page at a time (deletion sweeps)."""
@@ -177,10 +160,6 @@ class OAIHarvester:
             day = date.fromisoformat(last[:10]) - timedelta(days=1)
             return day.isoformat()
         return last
-
-    def _checkpoint(self) -> dict[str, Any]:
-        return {"run": dict(self._state),
-                "last_success": self.saved.get("last_success")}
 
     def _first_params(self, verb: str, set_spec: str | None, from_: str | None,
                       until: str | None) -> dict[str, str]:
@@ -241,7 +220,7 @@ class OAIHarvester:
             self._state["token"] = page.token
             if not page.token:
                 return
-            yield Checkpoint(self._checkpoint())
+            yield self.checkpoint()
 
     def _record(self, node: etree._Element) -> SourceRecord | Rejected:
         self._position += 1
@@ -316,10 +295,6 @@ class OAIHarvester:
             return
         code = error.get("code", "")
         raise OAI_ERRORS.get(code, OAIError)(self.url, (error.text or code).strip())
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.client.close()
 
 
 def _describe(params: dict[str, str]) -> str:

@@ -23,7 +23,7 @@ from unioncat import xmlsafe
 from unioncat.config.model import SourceConfig
 from unioncat.errors import HarvestError, RecordError, RemoteDiagnostic
 from unioncat.harvester.base import local_id_for
-from unioncat.harvester.http import HttpClient, RetryPolicy
+from unioncat.harvester.http import HttpClient, HttpHarvester
 from unioncat.harvester.oaipmh import strip_forbidden_xml
 from unioncat.marc.reader import is_marc_record, item_from_element
 from unioncat.marc.records import local_name
@@ -45,32 +45,15 @@ def _text(elem: etree._Element, name: str) -> str:
     return (child.text or "").strip() if child is not None else ""
 
 
-class SRUHarvester:
+class SRUHarvester(HttpHarvester):
     """Harvest one SRU member by paging through a searchRetrieve result."""
 
     def __init__(self, source: SourceConfig, *, checkpoint: dict[str, Any] | None = None,
                  full: bool = False, from_: str | None = None, until: str | None = None,
                  client: HttpClient | None = None) -> None:
-        self.source = source
-        self.url = source.url or ""
+        super().__init__(source, checkpoint, client)
         self.full = full
         self.from_ = from_
-        self.saved = checkpoint or {}
-        self.client = client or HttpClient(RetryPolicy(tries=source.tries, wait=source.wait,
-                                                       timeout=source.timeout))
-        self.pages = 0
-        self.stripped = 0
-        self._state: dict[str, Any] = {}
-
-    @property
-    def retries(self) -> int:
-        """Return how many requests were repeated after failures."""
-        return self.client.retries
-
-    @property
-    def resume_point(self) -> dict[str, Any] | None:
-        """Return the query and the next start position."""
-        return dict(self._state) if self._state else None
 
     def progress(self) -> tuple[int, int]:
         """Return (records asked for so far, numberOfRecords)."""
@@ -79,10 +62,6 @@ class SRUHarvester:
     def sweeps_unseen(self) -> bool:
         """Return True when the run asked for every record (not an incremental query)."""
         return bool(self._state.get("complete"))
-
-    def close(self) -> None:
-        """Release the HTTP connections."""
-        self.client.close()
 
     def harvest(self, since: str | None = None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         """Yield every record of the query, page by page."""
@@ -93,7 +72,7 @@ class SRUHarvester:
             query, complete = self._query(since)
             self._state = {"query": query, "start": 1, "total": None, "complete": complete,
                            "since_local": now(), "started": now()}
-        yield Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})
+        yield self.checkpoint()
         # The next page is fetched in a second thread while this one is stored.
         with ThreadPoolExecutor(max_workers=1) as pool:
             yield from self._pages(pool)
@@ -123,7 +102,7 @@ class SRUHarvester:
                                    f"past startRecord {start}")
             if nxt_pos > total:
                 return
-            yield Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})
+            yield self.checkpoint()
 
     def _query(self, since: str | None) -> tuple[str, bool]:
         template = self.source.incremental_query

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from unioncat.config.model import SourceConfig
 from unioncat.errors import RecordError, RemoteDiagnostic, Z3950Error
-from unioncat.harvester.base import local_id_for
+from unioncat.harvester.base import NetworkHarvester, local_id_for
 from unioncat.marc.reader import item_from_element, item_from_iso2709
 from unioncat.marc.records import SYNTAX_OPAC
 from unioncat.models import Checkpoint, Rejected, SourceRecord, content_hash, now
@@ -35,27 +35,17 @@ def parse_address(url: str, database: str | None) -> tuple[str, int, str]:
     return host.strip("[]"), int(port), db or database or "Default"
 
 
-class Z3950Harvester:
+class Z3950Harvester(NetworkHarvester):
     """Harvest one Z39.50 target."""
 
     def __init__(self, source: SourceConfig, *, checkpoint: dict[str, Any] | None = None,
                  full: bool = False, from_: str | None = None, until: str | None = None) -> None:
-        self.source = source
+        super().__init__(source, checkpoint)
         self.host, self.port, self.database = parse_address(source.url or "", source.database)
         self.where = f"z3950://{self.host}:{self.port}/{self.database}"
-        self.saved = checkpoint or {}
-        self.pages = 0
         self.retries = 0
-        self.stripped = 0
-        self._state: dict[str, Any] = {}
         self._client: Z3950Client | None = None
         self.syntax = source.syntax
-        self.warnings: list[str] = []
-
-    @property
-    def resume_point(self) -> dict[str, Any] | None:
-        """Return the next position to present."""
-        return dict(self._state) if self._state else None
 
     def progress(self) -> tuple[int, int]:
         """Return (records presented, hit count)."""
@@ -84,7 +74,7 @@ class Z3950Harvester:
         self._state = dict(run) if run else {"position": 1, "total": None,
                                              "since_local": now(), "started": now()}
         self._state["total"] = self._connect()
-        yield Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})
+        yield self.checkpoint()
         failures = 0
         while self._state["position"] <= self._state["total"]:
             start = self._state["position"]
@@ -115,7 +105,7 @@ class Z3950Harvester:
             for rec in records:
                 yield self._record(rec)
             self._state["position"] = start + len(records)
-            yield Checkpoint({"run": dict(self._state), "last_success": self.saved.get("last_success")})
+            yield self.checkpoint()
 
     def _record(self, rec: Retrieved) -> SourceRecord | Rejected:
         src = self.source
