@@ -16,11 +16,16 @@ from unioncat.config import Config, SourceConfig, load_config
 from unioncat.errors import ConfigError, UnioncatError
 from unioncat.harvester import FileHarvester
 from unioncat.harvesting import harvest_source, run_lock
+from unioncat.holdings.feeds import load_feed
+from unioncat.holdings.itemstore import ItemExtractor, item_counts, reextract
+from unioncat.holdings.live import refresh as live_refresh
+from unioncat.holdings.view import holdings_for
 from unioncat.loading import load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
-from unioncat.reports import (format_import_summary, format_rejects, format_status, record_json,
-                              record_marcxml, record_text)
+from unioncat.reports import (format_feed_report, format_holdings, format_import_summary,
+                              format_rejects, format_status, record_json, record_marcxml,
+                              record_text)
 from unioncat.store import Store
 
 
@@ -105,15 +110,17 @@ def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
 def _run_load(store: Store, source_id: str, harvester: FileHarvester, batch_size: int,
               quiet: bool) -> LoadStats:
     show = not quiet and sys.stderr.isatty()
+    hook = ItemExtractor(harvester.source)
     if not show:
-        return load(store, source_id, harvester.harvest(), batch_size=batch_size)
+        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_change=hook)
     with click.progressbar(length=1, label=f"{source_id}: importing", file=sys.stderr,
                            show_pos=False, item_show_func=lambda s: s) as bar:
         def tick(stats: LoadStats) -> None:
             done, total = harvester.progress()
             bar.length = max(total, 1)
             bar.update(done - bar.pos, f"{stats.read:,} records, {stats.rejected:,} rejected")
-        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_batch=tick)
+        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_batch=tick,
+                    on_change=hook)
 
 
 @cli.command()
@@ -222,6 +229,69 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("record_id", metavar="ID")
+@click.option("--refresh", is_flag=True,
+              help="Ask the members' own servers (z3950 OPAC, sru) first, within availability.budget.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def holdings(ctx: click.Context, record_id: str, refresh: bool, as_json: bool) -> None:
+    """Where to borrow a record: each member and branch, copies on the shelf first."""
+    cfg = _config(ctx)
+    store = _store(ctx)
+    if store.get(record_id) is None:
+        raise UnioncatError(f"no record {record_id!r} in {cfg.store.path}")
+    outcomes = live_refresh(store, cfg, [record_id]) if refresh else None
+    names = {s.id: s.name for s in cfg.sources}
+    members = holdings_for(store, [record_id], names, outcomes)
+    if as_json:
+        click.echo(json.dumps({"id": record_id, "members": members,
+                               "refresh": outcomes or {}}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_holdings(record_id, members, outcomes))
+
+
+@cli.group()
+def availability() -> None:
+    """Item status feeds and holdings extraction."""
+
+
+@availability.command("load")
+@click.argument("source")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def availability_load(ctx: click.Context, source: str, file: str, as_json: bool) -> None:
+    """Apply a status feed (CSV barcode,status,due_date, or JSON) for SOURCE.
+
+    All or nothing: a malformed row changes nothing and is reported with its row
+    number; barcodes that match no item are reported and the rest is applied.
+    """
+    cfg = _config(ctx)
+    src = cfg.source(source)
+    report = load_feed(_store(ctx), src.id, file, src.status_map)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_feed_report(report))
+    if not report.ok:
+        for line in report.errors[:20]:
+            click.echo(f"unioncat: error: {line}", err=True)
+        ctx.exit(1)
+
+
+@availability.command("extract")
+@click.argument("source")
+@click.pass_context
+def availability_extract(ctx: click.Context, source: str) -> None:
+    """Extract SOURCE's items again from every stored record (after a holdings setting change)."""
+    src = _config(ctx).source(source)
+    hook = reextract(_store(ctx), src)
+    click.echo(f"{src.id}: {hook.items:,} items from its records")
+    for warning in hook.warnings():
+        click.echo(f"  warning: {warning}")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
@@ -232,7 +302,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for src in cfg.sources:
         summary = store.source_summary(src.id)
         rows.append({"id": src.id, "name": src.name, "type": src.type, "format": src.format,
-                     **summary})
+                     **summary, **item_counts(store, src.id)})
     if as_json:
         click.echo(json.dumps({"store": cfg.store.path, "sources": rows}, indent=2))
     else:

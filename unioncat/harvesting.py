@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 from unioncat.config.model import SourceConfig
 from unioncat.errors import UnioncatError
 from unioncat.harvester import HARVESTERS
+from unioncat.holdings.itemstore import ItemExtractor
 from unioncat.loading import ProgressFn, load
 from unioncat.models import LoadStats, now
 from unioncat.store import Store
@@ -61,7 +62,8 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
             on_batch(stats)
 
     try:
-        stats = load(store, source.id, harvester.harvest(), kind="harvest", batch_size=batch_size, on_batch=count, finalize=finish)
+        stats = load(store, source.id, harvester.harvest(), kind="harvest",
+                     on_change=ItemExtractor(source), batch_size=batch_size, on_batch=count, finalize=finish)
     finally:
         harvester.close()
     stats.pages, stats.retries, stats.stripped = harvester.pages, harvester.retries, harvester.stripped

@@ -11,14 +11,15 @@ from typing import Callable, Iterable
 
 from unioncat.errors import UnioncatError
 from unioncat.models import Checkpoint, LoadStats, Rejected, SourceRecord
-from unioncat.store import Store
+from unioncat.store import ChangeHook, Store
 
 ProgressFn = Callable[[LoadStats], None]
 
 
 def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected | Checkpoint], *,
          kind: str = "import", batch_size: int = 2000,
-         on_batch: ProgressFn | None = None, finalize: ProgressFn | None = None) -> LoadStats:
+         on_batch: ProgressFn | None = None, finalize: ProgressFn | None = None,
+         on_change: ChangeHook | None = None) -> LoadStats:
     """Write every item into the store; return what happened.
 
     A :class:`~unioncat.errors.UnioncatError` from the items (a server that gave up,
@@ -36,7 +37,7 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected |
 
     def flush() -> None:
         if batch:
-            for key, value in store.upsert(batch, load_id).items():
+            for key, value in store.upsert(batch, load_id, on_change).items():
                 setattr(stats, key, getattr(stats, key) + value)
             batch.clear()
         if rejects:
@@ -80,5 +81,9 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected |
             raise
         return stats
     stats.elapsed = time.monotonic() - started
+    extracted = getattr(on_change, "items", None)
+    if extracted is not None:
+        stats.items = extracted
+        stats.warnings.extend(on_change.warnings())  # type: ignore[union-attr]
     store.finish_load(load_id, stats.as_dict())
     return stats

@@ -64,6 +64,30 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One copy (or, for summary holdings, ``count`` copies) held by a member.
+
+    ``item_id`` is namespaced by the member: ``{source}.{barcode}``, or
+    ``{record_id}@{n}`` for an item with no barcode, so equal barcodes at two
+    members stay two items."""
+
+    item_id: str
+    record_id: str
+    source: str
+    institution: str = ""  # a sub-member named inside the record (union-catalogue 852 $a)
+    branch: str = ""
+    location: str = ""
+    call_number: str = ""
+    barcode: str = ""
+    copy: str = ""
+    volume: str = ""
+    status: str = "unknown"
+    raw_status: str = ""
+    due_date: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A harvester's resume point, yielded between pages; the loader commits every
     record before it and then saves it."""
@@ -108,6 +132,7 @@ class LoadStats:
     pages: int = 0  # protocol requests that returned records (harvests)
     retries: int = 0  # requests repeated after a server or network failure
     stripped: int = 0  # characters not allowed in XML removed from responses
+    items: int = 0  # holdings items extracted from new and changed records
     elapsed: float = 0.0
     error: str = ""
     files: list[str] = field(default_factory=list)
@@ -117,4 +142,4 @@ class LoadStats:
         """Return the stats as a JSON-ready dict."""
         return {k: getattr(self, k) for k in (
             "source_id", "read", "new", "updated", "unchanged", "deleted", "rejected",
-            "repeated", "renamed", "noted", "pages", "retries", "stripped", "elapsed", "error", "files", "warnings")}
+            "repeated", "renamed", "noted", "pages", "retries", "stripped", "items", "elapsed", "error", "files", "warnings")}

@@ -31,6 +31,8 @@ def format_import_summary(stats: LoadStats, harvest: bool = False) -> str:
     if stats.noted:
         extra.append(f"{stats.noted:,} records kept with a repair or character-set note "
                      "(see `unioncat show ID`)")
+    if stats.items:
+        extra.append(f"{stats.items:,} holdings items extracted from new and changed records")
     if stats.stripped:
         extra.append(f"{stats.stripped:,} characters not allowed in XML stripped from responses")
     if stats.rejected:
@@ -42,7 +44,8 @@ def format_import_summary(stats: LoadStats, harvest: bool = False) -> str:
 
 def format_status(store_path: str, rows: list[dict[str, Any]]) -> str:
     """Return the status table."""
-    head = f"{'SOURCE':<12} {'TYPE':<6} {'RECORDS':>9} {'DELETED':>8} {'REJECTS':>8}  LAST LOAD"
+    head = (f"{'SOURCE':<12} {'TYPE':<6} {'RECORDS':>9} {'DELETED':>8} {'REJECTS':>8} "
+            f"{'ITEMS':>8} {'ON SHELF':>8}  LAST LOAD")
     lines = [f"store: {store_path}", head]
     for row in rows:
         last = row["last_load"]
@@ -52,7 +55,11 @@ def format_status(store_path: str, rows: list[dict[str, Any]]) -> str:
             if last.get("error"):
                 when += f": {last['error']}"
         lines.append(f"{row['id']:<12} {row['type']:<6} {row['records']:>9,} {row['deleted']:>8,} "
-                     f"{row['rejects']:>8,}  {when}")
+                     f"{row['rejects']:>8,} {row.get('items', 0):>8,} {row.get('available', 0):>8,}"
+                     f"  {when}")
+        if row.get("unknown_status_codes"):
+            lines.append(f"{'':<12} {row['unknown_status_codes']:,} items with status codes no map "
+                         "knows (shown as unknown)")
         failure = row.get("last_failure")
         success = row.get("last_success")
         if failure and (not success or (failure["finished"] or "") > (success["finished"] or "")):
@@ -104,3 +111,54 @@ def record_json(stored: StoredRecord, record: Record) -> dict[str, Any]:
             "datestamp": stored.datestamp, "deleted": stored.deleted, "notes": list(stored.notes),
             "first_seen": stored.first_seen, "last_seen": stored.last_seen,
             "updated": stored.updated, "location": stored.location, "record": record.as_dict()}
+
+
+def format_holdings(record_id: str, members: list[dict[str, Any]],
+                    refresh: dict[str, str] | None) -> str:
+    """Return the holdings of a record, one block per member, on-shelf first."""
+    if not members:
+        return f"{record_id}: no holdings known"
+    lines = [f"{record_id}: {sum(m['available'] for m in members)} of "
+             f"{sum(m['total'] for m in members)} copies on the shelf, at {len(members)} "
+             f"member{'s' * (len(members) != 1)}"]
+    for m in members:
+        due = f", next due {m['next_due']}" if m["next_due"] else ""
+        stale = ""
+        if m.get("stale"):
+            stale = f"  [stale: {m['refresh']}; data {_age(m['age_seconds'])} old]"
+        lines.append(f"{m['member']} ({m['name']}): {m['available']} of {m['total']} available{due}{stale}")
+        for item in m["items"]:
+            parts = [item["status"] + (f" (due {item['due_date']})" if item["due_date"] else "")]
+            parts += [p for p in (item["branch"], item["location"], item["call_number"],
+                                  item["volume"], item["barcode"] and f"barcode {item['barcode']}") if p]
+            if item["count"] > 1:
+                parts.append(f"{item['count']} copies")
+            lines.append("  " + "; ".join(parts))
+    if refresh:
+        lines.append("live refresh: " + ", ".join(f"{k} {v}" for k, v in sorted(refresh.items())))
+    return "\n".join(lines)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def format_feed_report(report: Any) -> str:
+    """Return what loading a status feed did."""
+    if not report.ok:
+        return (f"{report.source}: {report.file}: {len(report.errors)} bad rows of {report.rows}; "
+                "nothing was changed")
+    lines = [f"{report.source}: {report.file}: {report.applied:,} of {report.rows:,} rows applied"]
+    if report.unknown_barcodes:
+        sample = ", ".join(report.unknown_sample[:10])
+        lines.append(f"  {report.unknown_barcodes:,} barcodes match no item of {report.source} "
+                     f"(first: {sample})")
+    if report.duplicates:
+        lines.append(f"  {report.duplicates:,} barcodes listed more than once (the last row wins)")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from dataclasses import replace
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
@@ -72,6 +72,40 @@ CREATE TABLE IF NOT EXISTS loads (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS loads_source ON loads(source, id);
+CREATE TABLE IF NOT EXISTS items (
+    item_id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    source TEXT NOT NULL,
+    institution TEXT,
+    branch TEXT,
+    location TEXT,
+    call_number TEXT,
+    barcode TEXT,
+    copy TEXT,
+    volume TEXT,
+    status TEXT NOT NULL,
+    raw_status TEXT,
+    due_date TEXT,
+    count INTEGER NOT NULL DEFAULT 1,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS items_record ON items(record_id);
+CREATE INDEX IF NOT EXISTS items_origin ON items(origin);
+CREATE INDEX IF NOT EXISTS items_source ON items(source, status);
+CREATE TABLE IF NOT EXISTS availability (
+    item_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    raw_status TEXT,
+    due_date TEXT,
+    origin TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS live_cache (
+    record_id TEXT PRIMARY KEY,
+    fetched TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     source TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -79,6 +113,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 _IN_CHUNK = 500
+ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
 
 
 class Store:
@@ -126,11 +161,16 @@ class Store:
                          load_id))
 
     # records -------------------------------------------------------------------
-    def upsert(self, records: Sequence[SourceRecord], load_id: int) -> dict[str, int]:
+    def upsert(self, records: Sequence[SourceRecord], load_id: int,
+               on_change: ChangeHook | None = None) -> dict[str, int]:
         """Write a batch in one transaction; return counts of new, updated, unchanged,
         deleted (newly marked), repeated (an identical record seen earlier in the same
         load) and renamed (a different record whose id was already used in this load,
-        kept as ``ID#2``, ``ID#3`` ...)."""
+        kept as ``ID#2``, ``ID#3`` ...).
+
+        ``on_change(db, changed, gone)`` runs inside the same transaction with the
+        records whose content changed and the ids newly marked deleted, so data
+        derived from records (holdings) never disagrees with them after a crash."""
         counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "repeated": 0,
                   "renamed": 0}
         stamp = now()
@@ -138,9 +178,14 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             existing = self._existing([r.global_id for r in records])
             inserts, updates, touches = [], [], []
+            changed: list[SourceRecord] = []
+            gone: list[str] = []
             for rec in records:
                 if rec.deleted and not rec.raw:
-                    counts[self._tombstone(rec, stamp, load_id)] += 1
+                    outcome, gid = self._tombstone(rec, stamp, load_id)
+                    counts[outcome] += 1
+                    if outcome == "deleted":
+                        gone.append(gid)
                     continue
                 digest = rec.hash or content_hash(rec.raw)
                 rec, old, outcome = self._claim_id(rec, digest, existing, load_id)
@@ -162,6 +207,10 @@ class Store:
                     touches.append((stamp, load_id, gid))
                     outcome = "unchanged"
                 counts[outcome] += 1
+                if outcome != "unchanged" and rec.deleted:
+                    gone.append(gid)
+                elif outcome != "unchanged":
+                    changed.append(rec)
                 existing[gid] = (digest, int(rec.deleted), load_id)
             self.db.executemany(
                 "INSERT INTO records(id, source, local_id, syntax, format, charset, leader, raw,"
@@ -173,33 +222,39 @@ class Store:
                 " last_seen=?,"
                 " updated=?, last_load=? WHERE id=?", updates)
             self.db.executemany("UPDATE records SET last_seen=?, last_load=? WHERE id=?", touches)
+            if on_change is not None and (changed or gone):
+                on_change(self.db, changed, gone)
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
         return counts
 
-    def _tombstone(self, rec: SourceRecord, stamp: str, load_id: int) -> str:
+    def _tombstone(self, rec: SourceRecord, stamp: str, load_id: int) -> tuple[str, str]:
         """Mark deleted a record known only by its protocol id (an OAI deleted header)."""
         row = self.db.execute(
             "SELECT id, deleted FROM records WHERE source=? AND (protocol_id=? OR id=?)",
             (rec.source_id, rec.protocol_id, rec.global_id)).fetchone()
         if row is None:
-            return "unchanged"  # a deletion of a record we never had
+            return "unchanged", ""  # a deletion of a record we never had
         if row[1]:
             self.db.execute("UPDATE records SET last_seen=?, last_load=? WHERE id=?",
                             (stamp, load_id, row[0]))
-            return "unchanged"
+            return "unchanged", row[0]
         self.db.execute("UPDATE records SET deleted=1, datestamp=coalesce(?, datestamp),"
                         " last_seen=?, updated=?, last_load=? WHERE id=?",
                         (rec.datestamp, stamp, stamp, load_id, row[0]))
-        return "deleted"
+        return "deleted", row[0]
 
     def mark_unseen_deleted(self, source: str, since: str) -> int:
         """Mark deleted every live record of a source not seen since a time (full runs)."""
         stamp = now()
-        cur = self.db.execute("UPDATE records SET deleted=1, updated=? WHERE source=? AND"
-                              " deleted=0 AND last_seen < ?", (stamp, source, since))
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            cur = self.db.execute("UPDATE records SET deleted=1, updated=? WHERE source=? AND"
+                                  " deleted=0 AND last_seen < ?", (stamp, source, since))
+            self.db.execute("DELETE FROM items WHERE origin IN (SELECT id FROM records WHERE"
+                            " source=? AND deleted=1 AND updated=?)", (source, stamp))
         return cur.rowcount
 
     def touch(self, source: str, protocol_ids: Sequence[str], load_id: int) -> int:

@@ -10,10 +10,12 @@ import re
 import tomllib
 from typing import Any
 
-from unioncat.config.model import Config, IndexConfig, ServerConfig, SourceConfig, StoreConfig
+from unioncat.config.model import (AvailabilityConfig, Config, IndexConfig, ServerConfig,
+                                   SourceConfig, StoreConfig)
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
 from unioncat.errors import ConfigError
+from unioncat.holdings.status import STATUSES
 from unioncat.marc.charset import canonical_encoding
 
 ENV_VAR = "UNIONCAT_CONFIG"
@@ -47,12 +49,12 @@ def load_config(path: str | None = None) -> Config:
 
 def _build(file: str, data: dict[str, Any]) -> Config:
     base = os.path.dirname(os.path.abspath(file))
-    known = {"store", "index", "server", "source"}
+    known = {"store", "index", "server", "availability", "source"}
     for key in data:
         if key not in known:
             raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
     tables = {}
-    for section in ("store", "index", "server"):
+    for section in ("store", "index", "server", "availability"):
         raw = data.get(section, {})
         if not isinstance(raw, dict):
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
@@ -75,7 +77,12 @@ def _build(file: str, data: dict[str, Any]) -> Config:
             raise ConfigError(file, f"source[{i}].id",
                               f"duplicate id {src.id!r} (also source[{seen[src.id]}])")
         seen[src.id] = i
-    return Config(file=file, store=store, index=index, server=server, sources=sources)
+    availability = AvailabilityConfig(ttl=float(tables["availability"]["ttl"]),
+                                      budget=float(tables["availability"]["budget"]))
+    if availability.budget <= 0 or availability.ttl < 0:
+        raise ConfigError(file, "availability", "expected ttl >= 0 and budget > 0 seconds")
+    return Config(file=file, store=store, index=index, server=server, sources=sources,
+                  availability=availability)
 
 
 def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:
@@ -129,6 +136,10 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     if values["path"]:
         values["path"] = _resolve(base, values["path"])
     _check_holdings(file, f"{where}.holdings", values["holdings"])
+    for code, status in (values["status_map"] or {}).items():
+        if status not in STATUSES:
+            raise ConfigError(file, f"{where}.status_map.{code}",
+                              f"expected one of {', '.join(STATUSES)}, got {status!r}")
     sets = values.pop("set")
     if isinstance(sets, list) and not all(isinstance(s, str) and s for s in sets):
         raise ConfigError(file, f"{where}.set", "expected a setSpec or a list of setSpecs")

@@ -29,6 +29,14 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class AvailabilityConfig:
+    """Live availability refresh: cache lifetime and time budget, in seconds."""
+
+    ttl: float = 300.0
+    budget: float = 2.0
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One member library."""
 
@@ -41,6 +49,8 @@ class SourceConfig:
     encoding: str = "auto"
     holdings: str | dict[str, Any] | None = None
     dedup_within_source: bool = False
+    status_map: dict[str, str] | None = None
+    live_refresh: bool = True
     tries: int = 5
     wait: float = 2.0
     timeout: float = 60.0
@@ -67,6 +77,7 @@ class Config:
     index: IndexConfig
     server: ServerConfig
     sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
+    availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         """Return a source by id, or raise ConfigError naming the known ones."""

@@ -45,6 +45,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.host", str, "127.0.0.1",
             "Address the SRU server binds to; loopback unless you mean to expose it."),
     Setting("server.port", int, 8765, "TCP port of the SRU server."),
+    Setting("availability.ttl", (int, float), 300,
+            "Seconds a live availability refresh of a record is reused before asking the member again."),
+    Setting("availability.budget", (int, float), 2.0,
+            "Seconds a live refresh may add to a holdings answer; members slower than that are "
+            "shown with their stored data, marked stale with its age."),
     Setting("source.id", str, REQUIRED,
             "Short member code matching [A-Za-z0-9_-]+, unique; prefixes every record id, "
             "barcode and holding code of that member."),
@@ -64,6 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
             "copy, volume)."),
     Setting("source.dedup_within_source", bool, False,
             "Allow deduplication to merge this member's own duplicate records."),
+    Setting("source.status_map", dict, None,
+            "Holdings: this member's own item status codes, as a table code = status "
+            "(available, on_loan, in_transit, on_hold, lost, missing, not_for_loan, "
+            "in_processing, unknown)."),
+    Setting("source.live_refresh", bool, True,
+            "Holdings: refresh availability from this member (z3950 OPAC or sru) when "
+            "`unioncat holdings --refresh` shows its records."),
     Setting("source.tries", int, 5,
             "Harvests: attempts per request before giving up (503/429/5xx, dropped connections)."),
     Setting("source.wait", (int, float), 2.0,

@@ -104,6 +104,14 @@ class SRUHarvester(HttpHarvester):
                 return
             yield self.checkpoint()
 
+    def fetch_one(self, query: str) -> SourceRecord | Rejected | None:
+        """Return the first record a query finds (live availability), or None."""
+        self._state = {"query": query, "start": 1}
+        records = _child(self._request(1), "records")
+        if records is None or not len(records):
+            return None
+        return self._record(records[0], 1)
+
     def _query(self, since: str | None) -> tuple[str, bool]:
         template = self.source.incremental_query
         last = since or self.from_ or (self.saved.get("last_success") or {}).get("finished")

@@ -1,0 +1,70 @@
+"""Assemble "where can I borrow it": per member and branch, available and total copies.
+
+The status of an item is the newest of what its record says and what a feed or a
+live refresh said since.  Members with a copy on the shelf come first, and within a
+member the items on the shelf come first, then by due date.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from unioncat.store import Store
+
+_QUERY = (
+    "SELECT i.item_id, i.record_id, i.source, i.institution, i.branch, i.location,"
+    " i.call_number, i.barcode, i.copy, i.volume, i.count, i.updated,"
+    " CASE WHEN a.updated > i.updated THEN a.status ELSE i.status END,"
+    " CASE WHEN a.updated > i.updated THEN a.due_date ELSE i.due_date END,"
+    " CASE WHEN a.updated > i.updated THEN coalesce(a.raw_status, '') ELSE coalesce(i.raw_status, '') END,"
+    " CASE WHEN a.updated > i.updated THEN a.origin ELSE 'record' END,"
+    " CASE WHEN a.updated > i.updated THEN a.updated ELSE i.updated END"
+    " FROM items i LEFT JOIN availability a ON a.item_id = i.item_id WHERE i.record_id = ?")
+_RANK = {"available": 0, "in_transit": 1, "on_hold": 2, "on_loan": 3, "in_processing": 4,
+         "not_for_loan": 5, "unknown": 6, "missing": 7, "lost": 8}
+
+
+def age_seconds(stamp: str, now: datetime | None = None) -> float:
+    """Return how old a store timestamp is, in seconds."""
+    when = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return ((now or datetime.now(timezone.utc)) - when).total_seconds()
+
+
+def holdings_for(store: Store, record_ids: list[str], names: dict[str, str] | None = None,
+                 refresh: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Return one entry per holding member (and institution within a member's record)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rid in record_ids:
+        for row in store.db.execute(_QUERY, (rid,)):
+            item = {"item_id": row[0], "record_id": row[1], "branch": row[4] or "",
+                    "location": row[5] or "", "call_number": row[6] or "", "barcode": row[7] or "",
+                    "copy": row[8] or "", "volume": row[9] or "", "count": row[10],
+                    "status": row[12], "due_date": row[13], "raw_status": row[14],
+                    "status_from": row[15], "as_of": row[16]}
+            groups.setdefault((row[2], row[3] or ""), []).append(item)
+    now = datetime.now(timezone.utc)
+    per_source: dict[str, int] = {}
+    for source, _ in groups:
+        per_source[source] = per_source.get(source, 0) + 1
+    members = []
+    for (source, institution), items in groups.items():
+        items.sort(key=lambda i: (_RANK.get(i["status"], 9), i["due_date"] or "9999", i["item_id"]))
+        available = sum(i["count"] for i in items if i["status"] == "available")
+        dues = sorted(i["due_date"] for i in items if i["status"] == "on_loan" and i["due_date"])
+        newest = max(i["as_of"] for i in items)
+        # A union-catalogue member names its libraries (852 $a); one library is just the member.
+        label = f"{source}/{institution}" if institution and per_source[source] > 1 else source
+        entry = {"member": label, "source": source,
+                 "institution": institution, "name": (names or {}).get(source, source),
+                 "available": available, "total": sum(i["count"] for i in items),
+                 "next_due": dues[0] if dues else None,
+                 "call_numbers": sorted({i["call_number"] for i in items if i["call_number"]}),
+                 "branches": sorted({i["branch"] for i in items if i["branch"]}),
+                 "as_of": newest, "age_seconds": round(age_seconds(newest, now)), "items": items}
+        outcome = (refresh or {}).get(source)
+        if outcome is not None:
+            entry["refresh"] = outcome
+            entry["stale"] = outcome not in ("fresh", "cached")
+        members.append(entry)
+    members.sort(key=lambda m: (m["available"] == 0, m["member"]))
+    return members
