@@ -49,6 +49,8 @@ test-slow: venv
 
 bench: venv
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/availability_bench.py
+	$(BIN)/python bench/harvest_bench.py
 
 clean:
 	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info

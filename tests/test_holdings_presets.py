@@ -170,3 +170,17 @@ def test_every_preset_is_accepted_by_the_config(preset: str, tmp_path: Path) -> 
     cfg = tmp_path / "u.toml"
     cfg.write_text(f'[[source]]\nid = "A"\nname = "a"\ntype = "file"\nholdings = "{preset}"\n')
     assert load_config(str(cfg)).sources[0].holdings == preset
+
+
+def test_table_layout_on_alma_network_items(tmp_path: Path, shared_data: Path) -> None:
+    # hbz's Alma network zone carries member items in ITM: $M member institution,
+    # $b barcode, $c call number, $u location, $d process type... as a holdings table.
+    table = {"tag": "ITM", "member": "M", "barcode": "b", "call_number": "c", "location": "u"}
+    store, hook = load_with(tmp_path, HOLD / "alma_itm_hbz_union.xml", table, sid="HBZ")
+    [item] = [i for m in holdings_for(store, ["HBZ.99374153235806441"]) for i in m["items"]]
+    assert (item["barcode"], item["call_number"], item["location"]) == ("ULB0183694", "De 114", "DBIO")
+    assert item["item_id"] == "HBZ.ULB0183694"
+    folder = shared_data / "hbz-lobid-alma-union-catalogue" / "alma-fix-records"
+    store2, hook2 = load_with(tmp_path, folder, table, sid="HBZ", store=Store(str(tmp_path / "all.db")))
+    members = {r[0] for r in store2.db.execute("SELECT DISTINCT institution FROM items")}
+    assert hook2.items > 117 and {"49HBZ_ULM", "49HBZ_UBK"} <= members

@@ -74,7 +74,9 @@ def _rows(path: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
 def _json_rows(text: str, path: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
     try:
         data = json.loads(text)
-        rows = data.get("items") if isinstance(data, dict) else data
+        if isinstance(data, dict):
+            data = data["items"] if "items" in data else [data]  # {"items": [...]} or one row
+        rows = data
         if not isinstance(rows, list):
             raise FeedError(f"{path}: expected a JSON list of rows or {{\"items\": [...]}}")
         for n, row in enumerate(rows, 1):
