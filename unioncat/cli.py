@@ -15,6 +15,10 @@ from unioncat import __version__
 from unioncat.config import Config, SourceConfig, load_config
 from unioncat.errors import ConfigError, UnioncatError
 from unioncat.harvester import FileHarvester
+from unioncat.dedup.clusters import export as export_clusters
+from unioncat.dedup.clusters import master_record
+from unioncat.dedup.clusters import members as cluster_members
+from unioncat.dedup.engine import DedupStats, Deduplicator, explain, override
 from unioncat.harvesting import harvest_source, run_lock
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import ItemExtractor, item_counts, reextract
@@ -23,7 +27,8 @@ from unioncat.holdings.view import holdings_for
 from unioncat.loading import load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
-from unioncat.reports import (format_feed_report, format_holdings, format_import_summary,
+from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings,
+                              format_import_summary,
                               format_rejects, format_status, record_json, record_marcxml,
                               record_text)
 from unioncat.store import Store
@@ -225,7 +230,132 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
             else:
                 stats = _harvest_one(store, src, cfg, full, None, None, as_json)
             results.append(stats)
-    _finish_report(ctx, results, as_json, harvest=True)
+        dedup_stats = _run_dedup(ctx, full, as_json)
+    if as_json:
+        click.echo(json.dumps({"harvests": [s.as_dict() for s in results],
+                               "dedup": dedup_stats.as_dict()}, indent=2))
+    _finish_report(ctx, results, False, harvest=True)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--full", is_flag=True, help="Rebuild every cluster from scratch (same result as incremental).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def dedup(ctx: click.Context, full: bool, as_json: bool) -> None:
+    """Deduplicate member records into master records (incremental unless --full)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    stats = _run_dedup(ctx, full, as_json)
+    if as_json:
+        click.echo(json.dumps(stats.as_dict(), indent=2))
+
+
+def _run_dedup(ctx: click.Context, full: bool, quiet: bool) -> DedupStats:
+    cfg = _config(ctx)
+    line = _StageLine(enabled=not quiet and sys.stderr.isatty())
+    stats = Deduplicator(_store(ctx), cfg, line.update).run(full=full)
+    line.done()
+    if not quiet:
+        click.echo(format_dedup_summary(stats))
+    return stats
+
+
+@dedup.command("explain")
+@click.argument("first", metavar="ID")
+@click.argument("second", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def dedup_explain(ctx: click.Context, first: str, second: str, as_json: bool) -> None:
+    """Show every check between two records, its outcome and the score."""
+    result = explain(_store(ctx), _config(ctx), first, second)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{first} vs {second}: {'MATCH' if result['matched'] else 'no match'}, "
+               f"score {result['score']}")
+    for reason in result["reasons"]:
+        click.echo(f"  {reason}")
+    click.echo("  clusters: " + ", ".join(f"{k} in {v}" for k, v in result["clusters"].items()))
+    for line in result["overrides"]:
+        click.echo(f"  override: {line}")
+
+
+@dedup.command("split")
+@click.argument("record_id", metavar="RECORD_ID")
+@click.pass_context
+def dedup_split(ctx: click.Context, record_id: str) -> None:
+    """Take a record out of its cluster for good (later runs keep it apart)."""
+    stats = override(_store(ctx), _config(ctx), "split", record_id)
+    click.echo(f"{record_id} kept apart; {stats.clusters:,} clusters")
+
+
+@dedup.command("merge")
+@click.argument("first", metavar="ID")
+@click.argument("second", metavar="ID")
+@click.pass_context
+def dedup_merge(ctx: click.Context, first: str, second: str) -> None:
+    """Put two records in one cluster for good (later runs keep them together)."""
+    stats = override(_store(ctx), _config(ctx), "merge", first, second)
+    click.echo(f"{first} and {second} kept together; {stats.clusters:,} clusters")
+
+
+@cli.group()
+def clusters() -> None:
+    """Master records and their members."""
+
+
+@clusters.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.pass_context
+def clusters_export(ctx: click.Context, file: str, fmt: str) -> None:
+    """Write record_id,cluster_id for every non-deleted record."""
+    count = export_clusters(_store(ctx), file, fmt)
+    click.echo(f"{count:,} records written to {file}")
+
+
+@clusters.command("show")
+@click.argument("master_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "marc", "marcxml"]), default="text",
+              show_default=True, help="text/json: the members; marc/marcxml: the master record.")
+@click.pass_context
+def clusters_show(ctx: click.Context, master_id: str, fmt: str) -> None:
+    """Show a master record's members (and holdings), or the master record itself."""
+    store = _store(ctx)
+    found = cluster_members(store, master_id)
+    if fmt in ("marc", "marcxml"):
+        record = master_record(store, master_id)
+        if fmt == "marc":
+            sys.stdout.buffer.write(as_iso2709(record))
+        else:
+            click.echo(record_marcxml(record))
+        return
+    names = {s.id: s.name for s in _config(ctx).sources}
+    held = holdings_for(store, [m["id"] for m in found], names)
+    if fmt == "json":
+        click.echo(json.dumps({"id": master_id, "members": found, "holdings": held}, indent=2,
+                              ensure_ascii=False))
+        return
+    click.echo(f"{master_id}: {len(found)} member record{'s' * (len(found) != 1)}")
+    for m in found:
+        click.echo(f"  {m['id']}  {m['title'][:70]}  {m['year'] or ''}  "
+                   f"completeness {m['completeness']}")
+    click.echo(format_holdings(master_id, held, None))
+
+
+class _StageLine(_ProgressLine):
+    """Progress of a multi-stage job on one line."""
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__("dedup", enabled)
+
+    def update(self, stage: str, done: int, total: int) -> None:  # type: ignore[override]
+        if not self.enabled:
+            return
+        text = f"dedup: {stage} {done:,}/{total:,}"
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(text)
 
 
 @cli.command()

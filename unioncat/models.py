@@ -88,6 +88,44 @@ class Item:
 
 
 @dataclass(frozen=True)
+class DedupRecord:
+    """What deduplication compares of one record, already normalised."""
+
+    id: str
+    source: str
+    material: str  # leader/06-07
+    title: str  # folded main title without a leading article
+    title_full: str  # with subtitle
+    authors: tuple[str, ...]  # folded names, main entry first
+    isbns: tuple[str, ...]  # valid ISBN-13s
+    bad_isbns: tuple[str, ...]  # invalid, cancelled or blocked: never evidence
+    issns: tuple[str, ...]
+    lccn: str
+    system_numbers: tuple[str, ...]  # 035 with prefix
+    year: int | None
+    edition: int | None
+    volume: str  # volume or part designation (245 $n $p, 200 $h $i)
+    series_number: str  # 490 $v, 225 $v
+    pages: int | None
+    publisher: str
+    completeness: float
+    subjects: tuple[str, ...] = ()
+    classification: tuple[str, ...] = ()
+    alt_titles: tuple[str, ...] = ()  # 880 vernacular or pinyin forms of the title
+    alt_authors: tuple[str, ...] = ()
+    author_keys: tuple[str, ...] = ()  # surnames (first character for CJK) of the first authors
+
+
+@dataclass(frozen=True)
+class MatchDecision:
+    """Whether two records describe one edition, with every check's outcome."""
+
+    matched: bool
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A harvester's resume point, yielded between pages; the loader commits every
     record before it and then saves it."""

@@ -162,3 +162,19 @@ def format_feed_report(report: Any) -> str:
     if report.duplicates:
         lines.append(f"  {report.duplicates:,} barcodes listed more than once (the last row wins)")
     return "\n".join(lines)
+
+
+def format_dedup_summary(stats: Any) -> str:
+    """Return the summary of a dedup run."""
+    rate = stats.processed / stats.elapsed if stats.elapsed else 0
+    lines = [f"dedup ({'full' if stats.full else 'incremental'}): {stats.processed:,} records "
+             f"(re)examined in {stats.elapsed:.1f} s ({rate:,.0f} records/s), {stats.comparisons:,} "
+             f"comparisons, {stats.matches:,} matches",
+             f"  {stats.records:,} records in {stats.clusters:,} clusters; {stats.merged_records:,} "
+             f"records merged; largest cluster {stats.largest_cluster}"]
+    if stats.removed:
+        lines.append(f"  {stats.removed:,} deleted records taken out of their clusters")
+    if stats.oversized_blocks:
+        lines.append(f"  {stats.oversized_blocks:,} blocking keys shared by too many records were "
+                     f"not used (dedup.max_block), e.g. {', '.join(stats.oversized_examples[:3])}")
+    return "\n".join(lines)

@@ -106,6 +106,36 @@ CREATE TABLE IF NOT EXISTS live_cache (
     fetched TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dedup_records (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dedup_keys (
+    key TEXT NOT NULL,
+    id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key);
+CREATE INDEX IF NOT EXISTS dedup_keys_id ON dedup_keys(id);
+CREATE TABLE IF NOT EXISTS dedup_edges (
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE INDEX IF NOT EXISTS dedup_edges_b ON dedup_edges(b);
+CREATE TABLE IF NOT EXISTS clusters (
+    record_id TEXT PRIMARY KEY,
+    master_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS clusters_master ON clusters(master_id);
+CREATE TABLE IF NOT EXISTS dedup_overrides (
+    kind TEXT NOT NULL,
+    a TEXT NOT NULL,
+    b TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL,
+    PRIMARY KEY (kind, a, b)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     source TEXT PRIMARY KEY,
     state TEXT NOT NULL,

@@ -10,8 +10,8 @@ import re
 import tomllib
 from typing import Any
 
-from unioncat.config.model import (AvailabilityConfig, Config, IndexConfig, ServerConfig,
-                                   SourceConfig, StoreConfig)
+from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, IndexConfig,
+                                   ServerConfig, SourceConfig, StoreConfig)
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
 from unioncat.errors import ConfigError
@@ -49,12 +49,12 @@ def load_config(path: str | None = None) -> Config:
 
 def _build(file: str, data: dict[str, Any]) -> Config:
     base = os.path.dirname(os.path.abspath(file))
-    known = {"store", "index", "server", "availability", "source"}
+    known = {"store", "index", "server", "availability", "dedup", "source"}
     for key in data:
         if key not in known:
             raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
     tables = {}
-    for section in ("store", "index", "server", "availability"):
+    for section in ("store", "index", "server", "availability", "dedup"):
         raw = data.get(section, {})
         if not isinstance(raw, dict):
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
@@ -81,8 +81,17 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                                       budget=float(tables["availability"]["budget"]))
     if availability.budget <= 0 or availability.ttl < 0:
         raise ConfigError(file, "availability", "expected ttl >= 0 and budget > 0 seconds")
+    d = tables["dedup"]
+    blocked = d["block_list"] or []
+    if not all(isinstance(v, str) for v in blocked):
+        raise ConfigError(file, "dedup.block_list", "expected a list of identifier strings")
+    dedup = DedupConfig(max_block=d["max_block"], year_tolerance=d["year_tolerance"],
+                        pages_tolerance=float(d["pages_tolerance"]),
+                        title_threshold=float(d["title_threshold"]), block_list=tuple(blocked))
+    if dedup.max_block < 2 or not 0 < dedup.title_threshold <= 100:
+        raise ConfigError(file, "dedup", "expected max_block >= 2 and 0 < title_threshold <= 100")
     return Config(file=file, store=store, index=index, server=server, sources=sources,
-                  availability=availability)
+                  availability=availability, dedup=dedup)
 
 
 def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:

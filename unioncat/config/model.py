@@ -37,6 +37,17 @@ class AvailabilityConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    """Deduplication tolerances and the identifier block list."""
+
+    max_block: int = 300
+    year_tolerance: int = 1
+    pages_tolerance: float = 0.1
+    title_threshold: float = 90.0
+    block_list: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One member library."""
 
@@ -78,6 +89,7 @@ class Config:
     server: ServerConfig
     sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
     availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         """Return a source by id, or raise ConfigError naming the known ones."""

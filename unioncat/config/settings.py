@@ -50,6 +50,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("availability.budget", (int, float), 2.0,
             "Seconds a live refresh may add to a holdings answer; members slower than that are "
             "shown with their stored data, marked stale with its age."),
+    Setting("dedup.max_block", int, 300,
+            "Records sharing one blocking key beyond which the key is not used (reported)."),
+    Setting("dedup.year_tolerance", int, 1, "Years two records of one edition may differ by."),
+    Setting("dedup.pages_tolerance", (int, float), 0.1,
+            "Fraction of the larger page count two records of one edition may differ by "
+            "(at least 10 pages)."),
+    Setting("dedup.title_threshold", (int, float), 90,
+            "Title similarity (0-100) needed for a match without a shared identifier."),
+    Setting("dedup.block_list", list, None,
+            "Identifiers (ISBNs, 035 numbers) never to trust: reused or bogus ones."),
     Setting("source.id", str, REQUIRED,
             "Short member code matching [A-Za-z0-9_-]+, unique; prefixes every record id, "
             "barcode and holding code of that member."),

@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from unioncat.holdings.fields import Subfields, control_fields, fields_with_tags, opac_record
+from unioncat.marc.fields import Subfields, control_fields, fields_with_tags, opac_record
 from unioncat.holdings.status import DEFAULT, Status, normalise
 from unioncat.marc.records import SYNTAX_OPAC
 from unioncat.models import Item

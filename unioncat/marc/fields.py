@@ -1,8 +1,9 @@
-"""Read just the fields holdings need from a stored record, without a full decode.
+"""Read just the fields a stage needs from a stored record, without a full decode.
 
-Holdings extraction runs on every imported or harvested record of a member whose
-``holdings`` is set, so it reads only the item tags: from ISO 2709 through the
-directory, from MARCXML through lxml, from a Z39.50 OPAC record through its BER.
+Holdings extraction and deduplication run over every record, so they read only the
+tags they use: from ISO 2709 through the directory, from MARCXML through lxml, from
+a Z39.50 OPAC record through its BER.  ``record_fields`` gives a record's leader,
+control fields and chosen data fields in one pass.
 """
 from __future__ import annotations
 
@@ -67,3 +68,39 @@ def opac_bibliographic(raw: bytes) -> bytes:
     bib = opac_record(raw).get("bibliographicRecord") or {}
     encoding = bib.get("encoding") or ("", b"")
     return bytes(encoding[1]) if encoding[0] == "octet-aligned" else b""
+
+
+def record_fields(raw: bytes, syntax: str, charset: str, tags: set[str]) -> tuple[
+        str, dict[str, str], list[tuple[str, str, Subfields]]]:
+    """Return (leader, first value of each control field, [(tag, indicators, subfields)])
+    for the data fields whose tag is in ``tags``."""
+    controls: dict[str, str] = {}
+    fields: list[tuple[str, str, Subfields]] = []
+    if syntax == SYNTAX_MARCXML:
+        root = xmlsafe.fromstring(raw)
+        leader = ""
+        for child in root:
+            name = local_name(child)
+            tag = child.get("tag") or ""
+            if name == "leader":
+                leader = child.text or ""
+            elif name == "controlfield":
+                controls.setdefault(tag, child.text or "")
+            elif name == "datafield" and tag in tags:
+                ind = (child.get("ind1") or " ")[:1] + (child.get("ind2") or " ")[:1]
+                fields.append((tag, ind, [(s.get("code") or "", s.text or "") for s in child
+                                          if local_name(s) == "subfield"]))
+        return leader.ljust(24)[:24], controls, fields
+    if syntax == SYNTAX_OPAC:
+        raw = opac_bibliographic(raw)
+    decode = decoder(charset)
+    parsed = parse_fields(raw)
+    for tag, data in parsed.fields:
+        if tag < "010" and tag.isdigit():
+            if tag not in controls:
+                controls[tag] = decode(data)
+        elif tag in tags:
+            parts = data.split(b"\x1f")
+            ind = parts[0].decode("latin-1")[:2].ljust(2)
+            fields.append((tag, ind, [(p[:1].decode("latin-1"), decode(p[1:])) for p in parts[1:] if p]))
+    return parsed.leader, controls, fields

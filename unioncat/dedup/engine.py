@@ -1,0 +1,408 @@
+"""Deduplication runs: extract, block, compare, cluster; incremental or full.
+
+Only records added, changed or deleted since the last run are extracted and
+compared again (``--full`` treats every record so); their match edges are stored,
+and every connected component of the match graph that they touch is clustered
+again from its edges.  Clustering is greedy over the edges by descending score,
+and two clusters merge only when the result holds at most one record per member
+(unless the member allows its own duplicates) and no pair across them is vetoed:
+one record matching one member of a group does not drag the group along
+(single-link chaining).  Because a component's clusters depend only on its own
+edges, an incremental run and a full run give the same clusters.  Master ids
+survive: a new cluster takes the previous master id most of its records had.
+Manual splits and merges (``dedup_overrides``) are applied on every run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+from unioncat.config.model import Config
+from unioncat.dedup.fields import dedup_record
+from unioncat.dedup.keys import blocking_keys
+from unioncat.dedup.match import MatchSettings, compare
+from unioncat.dedup.normalize import isbn13
+from unioncat.errors import DedupError
+from unioncat.models import DedupRecord, MatchDecision, now
+from unioncat.store import Store
+
+STATE = "__dedup__"
+_SEP = "\x1f"
+
+
+@dataclass
+class DedupStats:
+    """What a dedup run did."""
+
+    records: int = 0
+    processed: int = 0
+    removed: int = 0
+    comparisons: int = 0
+    matches: int = 0
+    clusters: int = 0
+    merged_records: int = 0
+    largest_cluster: int = 0
+    oversized_blocks: int = 0
+    oversized_examples: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    full: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the stats as JSON-ready data, with records/s."""
+        data = asdict(self)
+        data["records_per_second"] = round(self.processed / self.elapsed) if self.elapsed else 0
+        return data
+
+
+def settings_for(cfg: Config) -> MatchSettings:
+    """Return the comparator settings a config asks for."""
+    return MatchSettings(year_tolerance=cfg.dedup.year_tolerance,
+                         pages_tolerance=cfg.dedup.pages_tolerance,
+                         title_threshold=cfg.dedup.title_threshold,
+                         within_source=frozenset(s.id for s in cfg.sources if s.dedup_within_source))
+
+
+def blocked_ids(cfg: Config) -> frozenset[str]:
+    """Return the config's block list, ISBNs as ISBN-13."""
+    out = set()
+    for value in cfg.dedup.block_list:
+        code, _ = isbn13(value)
+        out.add(code or value)
+    return frozenset(out)
+
+
+class Deduplicator:
+    """One run over the store."""
+
+    def __init__(self, store: Store, cfg: Config, progress: Callable[[str, int, int], None] | None = None):
+        self.store = store
+        self.db = store.db
+        self.cfg = cfg
+        self.settings = settings_for(cfg)
+        self.blocked = blocked_ids(cfg)
+        self.formats = {s.id: s.format for s in cfg.sources}
+        self.progress = progress or (lambda stage, done, total: None)
+        self.cache: dict[str, DedupRecord] = {}
+        self.decisions: dict[tuple[str, str], MatchDecision] = {}
+        self.stats = DedupStats()
+
+    # records ---------------------------------------------------------------------
+    def record(self, rid: str) -> DedupRecord:
+        """Return a record's DedupRecord (cached)."""
+        found = self.cache.get(rid)
+        if found is None:
+            row = self.db.execute("SELECT data FROM dedup_records WHERE id=?", (rid,)).fetchone()
+            if row is None:
+                raise DedupError(f"{rid}: not a live record (run `unioncat dedup` after importing)")
+            found = _from_json(row[0])
+            if len(self.cache) > 200_000:
+                self.cache.clear()
+            self.cache[rid] = found
+        return found
+
+    def decide(self, a: str, b: str) -> MatchDecision:
+        """Compare two records (cached both ways)."""
+        key = (a, b) if a < b else (b, a)
+        found = self.decisions.get(key)
+        if found is None:
+            found = compare(self.record(key[0]), self.record(key[1]), self.settings)
+            self.decisions[key] = found
+            self.stats.comparisons += 1
+        return found
+
+    def extract(self, rid: str, source: str, raw: bytes, syntax: str, charset: str) -> DedupRecord:
+        """Build one record's DedupRecord."""
+        return dedup_record(rid, source, self.formats.get(source, "marc21"), raw, syntax, charset,
+                            self.blocked)
+
+    # the run ---------------------------------------------------------------------
+    def run(self, full: bool = False) -> DedupStats:
+        """Bring clusters up to date with the store; return what was done."""
+        start = time.monotonic()
+        stamp = now()
+        state = self.store.checkpoint(STATE) or {}
+        since = None if full or not state.get("last") else state["last"]
+        self.stats.full = since is None
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            if since is None:
+                self.db.execute("DELETE FROM dedup_records")
+                self.db.execute("DELETE FROM dedup_keys")
+                self.db.execute("DELETE FROM dedup_edges")
+            gone = self._remove_gone(since)
+            dirty = self._extract(since)
+            self._match(dirty, full=since is None)
+            affected = self._components(dirty | gone)
+            self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
+            self._cluster(affected)
+        self.store.save_checkpoint(STATE, {"last": stamp})
+        self._count()
+        self.stats.elapsed = time.monotonic() - start
+        return self.stats
+
+    def _remove_gone(self, since: str | None) -> set[str]:
+        rows = self.db.execute(
+            "SELECT c.record_id FROM clusters c LEFT JOIN records r ON r.id = c.record_id"
+            " WHERE r.id IS NULL OR r.deleted = 1" + (" AND (r.id IS NULL OR r.updated > ?)" if since else ""),
+            (since,) if since else ()).fetchall()
+        gone = {r[0] for r in rows}
+        for rid in gone:
+            self._forget(rid)
+        self.stats.removed = len(gone)
+        return gone
+
+    def _forget(self, rid: str) -> None:
+        self.db.execute("DELETE FROM dedup_records WHERE id=?", (rid,))
+        self.db.execute("DELETE FROM dedup_keys WHERE id=?", (rid,))
+        self.db.execute("DELETE FROM dedup_edges WHERE a=? OR b=?", (rid, rid))
+        self.cache.pop(rid, None)
+
+    def _extract(self, since: str | None) -> set[str]:
+        sql = "SELECT id, source, raw, syntax, charset FROM records WHERE deleted=0"
+        args: tuple[str, ...] = ()
+        if since:
+            sql += " AND updated > ?"
+            args = (since,)
+        total = self.db.execute(sql.replace("id, source, raw, syntax, charset", "count(*)"), args).fetchone()[0]
+        dirty: set[str] = set()
+        rows: list[tuple[str, str, str]] = []
+        keys: list[tuple[str, str]] = []
+        for rid, source, raw, syntax, charset in self.db.execute(sql + " ORDER BY id", args).fetchall():
+            if since:
+                self._forget(rid)
+            rec = self.extract(rid, source, raw, syntax, charset)
+            self.cache[rid] = rec
+            dirty.add(rid)
+            rows.append((rid, source, _to_json(rec)))
+            keys.extend((key, rid) for key in blocking_keys(rec))
+            if len(rows) >= 2000:
+                self._write(rows, keys)
+                self.progress("extract", len(dirty), total)
+        self._write(rows, keys)
+        self.progress("extract", len(dirty), total)
+        self.stats.processed = len(dirty)
+        return dirty
+
+    def _write(self, rows: list[tuple[str, str, str]], keys: list[tuple[str, str]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO dedup_records(id, source, data) VALUES (?,?,?)", rows)
+        self.db.executemany("INSERT INTO dedup_keys(key, id) VALUES (?,?)", keys)
+        rows.clear()
+        keys.clear()
+
+    def _blocks(self, dirty: set[str], full: bool) -> Iterable[list[str]]:
+        if full:
+            query = ("SELECT key, group_concat(id, char(31)) FROM dedup_keys GROUP BY key"
+                     " HAVING count(*) > 1")
+            yield from self._capped(self.db.execute(query))
+            return
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_keys (key TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.dirty_keys")
+        self.db.executemany("INSERT OR IGNORE INTO temp.dirty_keys SELECT key FROM dedup_keys WHERE id=?",
+                            ((rid,) for rid in dirty))
+        yield from self._capped(self.db.execute(
+            "SELECT k.key, group_concat(k.id, char(31)) FROM dedup_keys k JOIN temp.dirty_keys d"
+            " ON d.key = k.key GROUP BY k.key HAVING count(*) > 1"))
+
+    def _capped(self, rows: Iterable[tuple[str, str]]) -> Iterable[list[str]]:
+        for key, ids in rows:
+            members = sorted(set(ids.split(_SEP)))
+            if len(members) > self.cfg.dedup.max_block:
+                self.stats.oversized_blocks += 1
+                if len(self.stats.oversized_examples) < 10:
+                    self.stats.oversized_examples.append(f"{key} ({len(members)} records)")
+                continue
+            if len(members) > 1:
+                yield members
+
+    def _match(self, dirty: set[str], full: bool) -> None:
+        pairs: set[tuple[str, str]] = set()
+        within = self.settings.within_source
+        for members in self._blocks(dirty, full):
+            for i, a in enumerate(members):
+                for b in members[i + 1:]:
+                    if a not in dirty and b not in dirty:
+                        continue
+                    src_a, src_b = a.split(".", 1)[0], b.split(".", 1)[0]
+                    if src_a == src_b and src_a not in within:
+                        continue
+                    pairs.add((a, b))
+        edges = []
+        for n, (a, b) in enumerate(sorted(pairs), 1):
+            decision = self.decide(a, b)
+            if decision.matched:
+                edges.append((a, b, decision.score))
+            if n % 5000 == 0:
+                self.progress("compare", n, len(pairs))
+        self.db.executemany("INSERT OR REPLACE INTO dedup_edges(a, b, score) VALUES (?,?,?)", edges)
+        self.stats.matches = len(edges)
+
+    # clustering ------------------------------------------------------------------
+    def _neighbours(self, rid: str) -> list[tuple[str, float]]:
+        rows = self.db.execute("SELECT b, score FROM dedup_edges WHERE a=? UNION ALL"
+                               " SELECT a, score FROM dedup_edges WHERE b=?", (rid, rid)).fetchall()
+        forced = self.db.execute("SELECT b FROM dedup_overrides WHERE kind='merge' AND a=? UNION"
+                                 " SELECT a FROM dedup_overrides WHERE kind='merge' AND b=?", (rid, rid))
+        return [(r[0], r[1]) for r in rows] + [(r[0], 1000.0) for r in forced]
+
+    def _components(self, seeds: set[str]) -> list[list[str]]:
+        """Return the connected components holding the seeds and their old cluster-mates."""
+        start = set(seeds)
+        for rid in seeds:
+            row = self.db.execute("SELECT master_id FROM clusters WHERE record_id=?", (rid,)).fetchone()
+            if row:
+                start |= {r[0] for r in self.db.execute(
+                    "SELECT record_id FROM clusters WHERE master_id=?", (row[0],))}
+        live = {r[0] for r in self.db.execute("SELECT id FROM dedup_records")} if len(start) > 5000 else None
+        seen: set[str] = set()
+        components = []
+        for seed in sorted(start):
+            if seed in seen or not self._is_live(seed, live):
+                continue
+            component, queue = [], [seed]
+            seen.add(seed)
+            while queue:
+                node = queue.pop()
+                component.append(node)
+                for other, _ in self._neighbours(node):
+                    if other not in seen and self._is_live(other, live):
+                        seen.add(other)
+                        queue.append(other)
+            components.append(sorted(component))
+        return components
+
+    def _is_live(self, rid: str, live: set[str] | None) -> bool:
+        if live is not None:
+            return rid in live
+        return self.db.execute("SELECT 1 FROM dedup_records WHERE id=?", (rid,)).fetchone() is not None
+
+    def _cluster(self, components: list[list[str]]) -> None:
+        splits = {r[0] for r in self.db.execute("SELECT a FROM dedup_overrides WHERE kind='split'")}
+        for n, component in enumerate(components, 1):
+            groups = self.cluster_component(component, splits)
+            self._assign(groups)
+            if n % 5000 == 0:
+                self.progress("cluster", n, len(components))
+
+    def cluster_component(self, component: list[str], splits: set[str]) -> list[list[str]]:
+        """Greedily merge a component's records along its edges, best first, under the constraints."""
+        parent = {rid: rid for rid in component}
+        members = {rid: [rid] for rid in component}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        edges = set()
+        for rid in component:
+            for other, score in self._neighbours(rid):
+                if other in parent:
+                    a, b = min(rid, other), max(rid, other)
+                    edges.add((score, a, b))
+        for score, a, b in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            forced = score >= 1000.0
+            if not forced and (a in splits or b in splits or not self._may_join(members[ra], members[rb])):
+                continue
+            parent[rb] = ra
+            members[ra].extend(members.pop(rb))
+        return [sorted(group) for group in members.values()]
+
+    def _may_join(self, left: list[str], right: list[str]) -> bool:
+        within = self.settings.within_source
+        sources = Counter(rid.split(".", 1)[0] for rid in left + right)
+        if any(n > 1 and src not in within for src, n in sources.items()):
+            return False
+        return all(not any(r.startswith("VETO") for r in self.decide(x, y).reasons)
+                   for x in left for y in right)
+
+    def _assign(self, groups: list[list[str]]) -> None:
+        previous: dict[str, str] = {}
+        for group in groups:
+            marks = ",".join("?" * len(group))
+            previous.update(self.db.execute(
+                f"SELECT record_id, master_id FROM clusters WHERE record_id IN ({marks})", group).fetchall())
+        used: set[str] = set()
+        for group in sorted(groups, key=lambda g: (-len(g), g[0])):
+            counts = Counter(previous[r] for r in group if r in previous)
+            choice = next((m for m, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                           if m not in used), None)
+            if choice is None or choice in used:
+                choice = master_id_for(group[0])
+                while choice in used:
+                    choice = master_id_for(choice)
+            used.add(choice)
+            self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)",
+                                [(rid, choice) for rid in group])
+
+    def _count(self) -> None:
+        row = self.db.execute("SELECT count(*), count(DISTINCT master_id) FROM clusters").fetchone()
+        self.stats.records, self.stats.clusters = row
+        big = self.db.execute("SELECT count(*) FROM clusters GROUP BY master_id HAVING count(*) > 1").fetchall()
+        self.stats.merged_records = sum(n for (n,) in big)
+        self.stats.largest_cluster = max((n for (n,) in big), default=1 if row[0] else 0)
+
+
+def master_id_for(seed: str) -> str:
+    """Return a master id derived from a record id (used when no previous id survives)."""
+    return "M" + hashlib.sha1(seed.encode("utf-8")).hexdigest()[:12]
+
+
+def _to_json(rec: DedupRecord) -> str:
+    return json.dumps(asdict(rec), ensure_ascii=False, separators=(",", ":"))
+
+
+def _from_json(text: str) -> DedupRecord:
+    data = json.loads(text)
+    for key, value in data.items():
+        if isinstance(value, list):
+            data[key] = tuple(value)
+    return DedupRecord(**data)
+
+
+def explain(store: Store, cfg: Config, a: str, b: str) -> dict[str, Any]:
+    """Return every check of the comparator on two records, and their clusters."""
+    dedup = Deduplicator(store, cfg)
+    recs = []
+    for rid in (a, b):
+        row = store.db.execute("SELECT source, raw, syntax, charset FROM records WHERE id=? AND deleted=0",
+                               (rid,)).fetchone()
+        if row is None:
+            raise DedupError(f"no live record {rid!r}")
+        recs.append(dedup.extract(rid, row[0], row[1], row[2], row[3]))
+    decision = compare(recs[0], recs[1], dedup.settings)
+    clusters = {rid: (store.db.execute("SELECT master_id FROM clusters WHERE record_id=?", (rid,))
+                      .fetchone() or [None])[0] for rid in (a, b)}
+    overrides = [f"{k} {x} {y}".strip() for k, x, y in store.db.execute(
+        "SELECT kind, a, b FROM dedup_overrides WHERE a IN (?, ?) OR b IN (?, ?)", (a, b, a, b))]
+    return {"a": a, "b": b, "matched": decision.matched, "score": decision.score,
+            "reasons": list(decision.reasons), "clusters": clusters, "overrides": overrides,
+            "records": [asdict(r) for r in recs]}
+
+
+def override(store: Store, cfg: Config, kind: str, a: str, b: str = "") -> DedupStats:
+    """Record a manual split or merge and re-cluster what it touches; later runs keep it."""
+    for rid in (a, b) if b else (a,):
+        if store.db.execute("SELECT 1 FROM dedup_records WHERE id=?", (rid,)).fetchone() is None:
+            raise DedupError(f"{rid!r} is not a deduplicated record (run `unioncat dedup` first)")
+    dedup = Deduplicator(store, cfg)
+    with store.db:
+        store.db.execute("BEGIN IMMEDIATE")
+        if kind == "split":
+            store.db.execute("DELETE FROM dedup_overrides WHERE kind='merge' AND (a=? OR b=?)", (a, a))
+        else:
+            x, y = sorted((a, b))
+            store.db.execute("DELETE FROM dedup_overrides WHERE kind='split' AND a IN (?, ?)", (x, y))
+            a, b = x, y
+        store.db.execute("INSERT OR REPLACE INTO dedup_overrides(kind, a, b, created) VALUES (?,?,?,?)",
+                         (kind, a, b, now()))
+        dedup._cluster(dedup._components({a, b} - {""}))
+    dedup._count()
+    return dedup.stats

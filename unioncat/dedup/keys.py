@@ -1,0 +1,35 @@
+"""Blocking keys: records are compared only when they share one.
+
+Keys: every valid ISBN-13, ISSN, LCCN and 035 system number (with its prefix), and
+a title-author key: the first three words of the folded title (the first four
+characters of a CJK title, in every script the record gives it) with the first
+author's surname.  A key shared by more records than ``max_block`` is not used;
+such blocks are reported.
+"""
+from __future__ import annotations
+
+from unioncat.dedup.normalize import has_cjk
+from unioncat.models import DedupRecord
+
+
+def title_key(title: str) -> str:
+    """Return the short-title part of a key."""
+    if not title:
+        return ""
+    if has_cjk(title):
+        return title.replace(" ", "")[:4]
+    return "_".join(title.split()[:3])
+
+
+def blocking_keys(rec: DedupRecord) -> set[str]:
+    """Return every blocking key of a record."""
+    keys = {f"isbn:{i}" for i in rec.isbns}
+    keys |= {f"issn:{i}" for i in rec.issns}
+    keys |= {f"sys:{n}" for n in rec.system_numbers}
+    if rec.lccn:
+        keys.add(f"lccn:{rec.lccn}")
+    authors = rec.author_keys or ("",)
+    for title in {rec.title, *rec.alt_titles} - {""}:
+        short = title_key(title)
+        keys |= {f"ta:{short}|{author}" for author in authors}
+    return keys
