@@ -206,3 +206,17 @@ def test_show_marc_refuses_a_record_iso2709_cannot_hold(write_config, run_cli, m
     small = run_cli(cfg, "show", "L.360945", "--format", "marc").stdout_bytes
     [rec] = list(pymarc.MARCReader(small))
     assert rec["245"]["a"] == "Masterpieces of modern Chinese fiction, 1919-1949 /"
+
+
+def test_a_store_without_later_columns_is_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE records (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT"
+                     " NOT NULL, local_id TEXT NOT NULL, syntax TEXT NOT NULL, format TEXT NOT NULL,"
+                     " charset TEXT NOT NULL, leader TEXT, raw BLOB NOT NULL, hash BLOB NOT NULL,"
+                     " datestamp TEXT, deleted INTEGER NOT NULL DEFAULT 0, notes TEXT, location TEXT,"
+                     " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, updated TEXT NOT NULL,"
+                     " last_load INTEGER)")
+    with Store(str(db)) as store:
+        cols = {r[1] for r in store.db.execute("PRAGMA table_info(records)")}
+    assert "protocol_id" in cols

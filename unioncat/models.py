@@ -109,8 +109,6 @@ class DedupRecord:
     pages: int | None
     publisher: str
     completeness: float
-    subjects: tuple[str, ...] = ()
-    classification: tuple[str, ...] = ()
     alt_titles: tuple[str, ...] = ()  # 880 vernacular or pinyin forms of the title
     alt_authors: tuple[str, ...] = ()
     author_keys: tuple[str, ...] = ()  # surnames (first character for CJK) of the first authors

@@ -143,6 +143,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 _IN_CHUNK = 500
+# Columns added after a table first shipped: (table, column, type); _migrate adds them.
+_ADDED_COLUMNS = (("records", "protocol_id", "TEXT"),)
 ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
 
 
@@ -162,10 +164,18 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{path}: store schema {version} is newer than this unioncat "
                                  f"({SCHEMA_VERSION}); upgrade unioncat")
+            self._migrate()
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Add columns that later versions introduced to an existing store."""
+        for table, column, kind in _ADDED_COLUMNS:
+            cols = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if cols and column not in cols:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         """Close the database."""

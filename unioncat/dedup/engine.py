@@ -18,6 +18,8 @@ import hashlib
 import json
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -31,6 +33,7 @@ from unioncat.models import DedupRecord, MatchDecision, now
 from unioncat.store import Store
 
 STATE = "__dedup__"
+_CHUNK = 1000
 _SEP = "\x1f"
 
 
@@ -136,7 +139,10 @@ class Deduplicator:
             gone = self._remove_gone(since)
             dirty = self._extract(since)
             self._match(dirty, full=since is None)
-            affected = self._components(dirty | gone)
+            if since is None:
+                affected = self._all_components(dirty)
+            else:
+                affected = self._components(dirty | gone)
             self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
             self._cluster(affected)
         self.store.save_checkpoint(STATE, {"last": stamp})
@@ -171,17 +177,26 @@ class Deduplicator:
         dirty: set[str] = set()
         rows: list[tuple[str, str, str]] = []
         keys: list[tuple[str, str]] = []
-        for rid, source, raw, syntax, charset in self.db.execute(sql + " ORDER BY id", args).fetchall():
-            if since:
-                self._forget(rid)
-            rec = self.extract(rid, source, raw, syntax, charset)
-            self.cache[rid] = rec
-            dirty.add(rid)
-            rows.append((rid, source, _to_json(rec)))
-            keys.extend((key, rid) for key in blocking_keys(rec))
-            if len(rows) >= 2000:
+        cursor = self.db.execute(sql + " ORDER BY id", args)
+        chunks = iter(lambda: [(rid, src, self.formats.get(src, "marc21"), raw, syn, cs)
+                               for rid, src, raw, syn, cs in cursor.fetchmany(_CHUNK)], [])
+        # Extraction is pure computation: on a big run both cores do it.
+        pool = ProcessPoolExecutor(max_workers=2) if total > 4 * _CHUNK else None
+        results = (pool.map(_extract_chunk, chunks, repeat(self.blocked)) if pool
+                   else map(_extract_chunk, chunks, repeat(self.blocked)))
+        try:
+            for chunk in results:
+                for rid, source, data, rec_keys in chunk:
+                    if since:
+                        self._forget(rid)
+                    dirty.add(rid)
+                    rows.append((rid, source, data))
+                    keys.extend((key, rid) for key in rec_keys)
                 self._write(rows, keys)
                 self.progress("extract", len(dirty), total)
+        finally:
+            if pool:
+                pool.shutdown()
         self._write(rows, keys)
         self.progress("extract", len(dirty), total)
         self.stats.processed = len(dirty)
@@ -274,6 +289,27 @@ class Deduplicator:
             components.append(sorted(component))
         return components
 
+    def _all_components(self, nodes: set[str]) -> list[list[str]]:
+        """Return every connected component of the match graph (full runs), in memory."""
+        parent = {rid: rid for rid in nodes}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for a, b in self.db.execute("SELECT a, b FROM dedup_edges UNION ALL SELECT a, b FROM"
+                                    " dedup_overrides WHERE kind='merge'"):
+            if a in parent and b in parent:
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+        groups: dict[str, list[str]] = {}
+        for rid in nodes:
+            groups.setdefault(find(rid), []).append(rid)
+        return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+
     def _is_live(self, rid: str, live: set[str] | None) -> bool:
         if live is not None:
             return rid in live
@@ -281,11 +317,12 @@ class Deduplicator:
 
     def _cluster(self, components: list[list[str]]) -> None:
         splits = {r[0] for r in self.db.execute("SELECT a FROM dedup_overrides WHERE kind='split'")}
+        groups: list[list[str]] = []
         for n, component in enumerate(components, 1):
-            groups = self.cluster_component(component, splits)
-            self._assign(groups)
-            if n % 5000 == 0:
+            groups.extend(self.cluster_component(component, splits) if len(component) > 1 else [component])
+            if n % 20000 == 0:
                 self.progress("cluster", n, len(components))
+        self._assign(groups)
 
     def cluster_component(self, component: list[str], splits: set[str]) -> list[list[str]]:
         """Greedily merge a component's records along its edges, best first, under the constraints."""
@@ -324,23 +361,31 @@ class Deduplicator:
                    for x in left for y in right)
 
     def _assign(self, groups: list[list[str]]) -> None:
-        previous: dict[str, str] = {}
-        for group in groups:
-            marks = ",".join("?" * len(group))
-            previous.update(self.db.execute(
-                f"SELECT record_id, master_id FROM clusters WHERE record_id IN ({marks})", group).fetchall())
+        """Give each group a master id: the previous one most of its records had, if no
+        bigger group took it first; else one derived from its first record id."""
+        members = [rid for group in groups for rid in group]
+        if len(members) > 20000:
+            previous = dict(self.db.execute("SELECT record_id, master_id FROM clusters").fetchall())
+        else:
+            previous = {}
+            for i in range(0, len(members), 500):
+                part = members[i:i + 500]
+                previous.update(self.db.execute(
+                    f"SELECT record_id, master_id FROM clusters WHERE record_id IN ({','.join('?' * len(part))})",
+                    part).fetchall())
         used: set[str] = set()
+        rows: list[tuple[str, str]] = []
         for group in sorted(groups, key=lambda g: (-len(g), g[0])):
             counts = Counter(previous[r] for r in group if r in previous)
             choice = next((m for m, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
                            if m not in used), None)
-            if choice is None or choice in used:
+            if choice is None:
                 choice = master_id_for(group[0])
                 while choice in used:
                     choice = master_id_for(choice)
             used.add(choice)
-            self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)",
-                                [(rid, choice) for rid in group])
+            rows.extend((rid, choice) for rid in group)
+        self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)", rows)
 
     def _count(self) -> None:
         row = self.db.execute("SELECT count(*), count(DISTINCT master_id) FROM clusters").fetchone()
@@ -350,13 +395,23 @@ class Deduplicator:
         self.stats.largest_cluster = max((n for (n,) in big), default=1 if row[0] else 0)
 
 
+def _extract_chunk(rows: list[tuple[str, str, str, bytes, str, str]],
+                   blocked: frozenset[str]) -> list[tuple[str, str, str, list[str]]]:
+    """Extract DedupRecords and keys for a chunk of records (runs in worker processes)."""
+    out = []
+    for rid, source, fmt, raw, syntax, charset in rows:
+        rec = dedup_record(rid, source, fmt, raw, syntax, charset, blocked)
+        out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
+    return out
+
+
 def master_id_for(seed: str) -> str:
     """Return a master id derived from a record id (used when no previous id survives)."""
     return "M" + hashlib.sha1(seed.encode("utf-8")).hexdigest()[:12]
 
 
 def _to_json(rec: DedupRecord) -> str:
-    return json.dumps(asdict(rec), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(rec.__dict__, ensure_ascii=False, separators=(",", ":"))
 
 
 def _from_json(text: str) -> DedupRecord:

@@ -18,15 +18,13 @@ MAPPINGS: dict[str, dict[str, str]] = {
         "title": "245a", "subtitle": "245b", "parts": "245np", "authors": "100a 110a 111a 700a 710a 711a",
         "isbn": "020a", "isbn_invalid": "020z", "issn": "022a", "lccn": "010a", "system": "035a",
         "edition": "250a", "year": "260c 264c", "publisher": "260b 264b", "pages": "300a",
-        "series_number": "490v 440v 800v 830v", "subjects": "600a 610a 650a 651a",
-        "classification": "050a 082a 084a", "linked": "880a",
+        "series_number": "490v 440v 800v 830v", "linked": "880a",
     },
     "unimarc": {
         "title": "200a", "subtitle": "200e", "parts": "200hi", "authors": "700a 701a 702a 710a 711a 712a",
         "isbn": "010a", "isbn_invalid": "010z", "issn": "011a", "lccn": "", "system": "035a",
         "edition": "205a", "year": "210d", "publisher": "210c", "pages": "215a",
-        "series_number": "225v", "subjects": "600a 601a 606a 607a",
-        "classification": "675a 676a 686a 690a", "alt_title": "200A 510a 517a",
+        "series_number": "225v", "alt_title": "200A 510a 517a",
         "alt_authors": "700A 701A 702A",
     },
 }
@@ -129,8 +127,6 @@ def dedup_record(rid: str, source: str, fmt: str, raw: bytes, syntax: str, chars
         pages=next((p for p in map(pages_in, get("pages")) if p), None),
         publisher=fold(" ".join(get("publisher")[:1])),
         completeness=_completeness(found, controls, raw_title),
-        subjects=tuple(dict.fromkeys(fold(s) for s in get("subjects")))[:20],
-        classification=tuple(dict.fromkeys(c.strip() for c in get("classification")))[:10],
         alt_titles=tuple(dict.fromkeys(t for t in alt_titles if t and t != title)),
         alt_authors=_names(alt_authors),
         author_keys=tuple(dict.fromkeys(k for k in (_surname(v) for v in

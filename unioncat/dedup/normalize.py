@@ -63,28 +63,31 @@ def fold(text: str) -> str:
     diacritics, punctuation and ISBD marks, spaces."""
     if not text:
         return ""
+    if text.isascii():  # most Latin-script data: no width, script or diacritic folding to do
+        return " ".join(_NON_WORD.sub(" ", text.lower().replace("_", " ")).split())
     text = unicodedata.normalize("NFKC", text)
     if has_cjk(text):
         text = _t2s().convert(text)
     text = unicodedata.normalize("NFD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = _NON_WORD.sub(" ", text.replace("_", " "))
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def drop_article(folded: str, nonfiling: int = 0, original: str = "") -> str:
     """Drop a leading article: by the non-filing count when given, else by the word list."""
     if nonfiling and original:
         return fold(original[nonfiling:])
-    for article in articles():
-        if article.endswith("'"):
-            continue  # folding turned l'amour into "l amour": matched below
-        if folded.startswith(article + " "):
-            return folded[len(article) + 1:]
-    for article in articles():
-        if article.endswith("'") and folded.startswith(article[:-1] + " "):
-            return folded[len(article):]
+    first, _, rest = folded.partition(" ")
+    # Folding turned l'amour into "l amour": an elided article is a word of its own.
+    if rest and first in _article_words():
+        return rest
     return folded
+
+
+@lru_cache(maxsize=1)
+def _article_words() -> frozenset[str]:
+    return frozenset(a.rstrip("'") for a in articles())
 
 
 def compact(folded: str) -> str:

@@ -1,0 +1,189 @@
+"""Deduplication end to end: explain, vetoes, stability, incremental = full, overrides."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pymarc
+from pymarc import Field, Indicators, Subfield
+
+from unioncat.dedup.normalize import edition_number, fold, isbn13, number_in
+from tests.conftest import MARC
+
+
+def book(control: str, title: str, *, author: str = "Smith, John.", isbn: str = "",
+         year: str = "1999", volume: str = "", subtitle: str = "", edition: str = "",
+         pages: str = "250 p.", publisher: str = "Acme Press,") -> pymarc.Record:
+    rec = pymarc.Record(leader="00000nam a2200000 a 4500")
+    rec.add_field(Field(tag="001", data=control))
+    rec.add_field(Field(tag="008", data=f"990101s{year}    nyu           000 0 eng d"))
+    if isbn:
+        rec.add_field(Field(tag="020", indicators=Indicators(" ", " "), subfields=[Subfield("a", isbn)]))
+    if author:
+        rec.add_field(Field(tag="100", indicators=Indicators("1", " "), subfields=[Subfield("a", author)]))
+    subs = [Subfield("a", title)]
+    if subtitle:
+        subs.append(Subfield("b", subtitle))
+    if volume:
+        subs.append(Subfield("n", volume))
+    rec.add_field(Field(tag="245", indicators=Indicators("1", "0"), subfields=subs))
+    if edition:
+        rec.add_field(Field(tag="250", indicators=Indicators(" ", " "), subfields=[Subfield("a", edition)]))
+    rec.add_field(Field(tag="260", indicators=Indicators(" ", " "),
+                        subfields=[Subfield("a", "New York :"), Subfield("b", publisher),
+                                   Subfield("c", f"{year}.")]))
+    rec.add_field(Field(tag="300", indicators=Indicators(" ", " "), subfields=[Subfield("a", pages)]))
+    return rec
+
+
+def write(path: Path, records: list[pymarc.Record]) -> str:
+    path.write_bytes(b"".join(r.as_marc() for r in records))
+    return str(path)
+
+
+def members(tmp_path: Path) -> tuple[list[pymarc.Record], list[pymarc.Record]]:
+    a = [book("a1", "A history of the Roman Empire :", subtitle="from Augustus to Constantine /",
+              isbn="0-306-40615-2"),
+         book("a2", "Collected works.", isbn="9780306406157", volume="v. 1"),
+         book("a3", "Gardening for beginners /", author="Green, Mary.", isbn="0306406152", year="2005"),
+         book("a4", "Unique title nobody else has /", author="Lone, Ranger.")]
+    b = [book("b1", "History of the Roman empire /", isbn="9780306406157"),   # dropped subtitle
+         book("b2", "Collected works.", isbn="9780306406157", volume="v. 2"),  # volume of a set
+         book("b3", "Advanced quantum mechanics /", author="Brown, Peter.", isbn="0306406152",
+              year="2005"),                                                   # reused ISBN
+         book("b4", "Second title nobody else has /", author="Other, Person.")]
+    return a, b
+
+
+def setup(tmp_path: Path, write_config, run_cli, **extra: object) -> Path:  # type: ignore[no-untyped-def]
+    a, b = members(tmp_path)
+    cfg = write_config({"id": "A", "path": write(tmp_path / "a.mrc", a)},
+                       {"id": "B", "path": write(tmp_path / "b.mrc", b), **extra})
+    assert run_cli(cfg, "import", "--all").exit_code == 0
+    result = run_cli(cfg, "dedup", "--json")
+    assert result.exit_code == 0, result.output
+    return cfg  # type: ignore[no-any-return]
+
+
+def explain(run_cli, cfg: Path, x: str, y: str) -> dict:  # type: ignore[no-untyped-def]
+    result = run_cli(cfg, "dedup", "explain", x, y, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def clusters(run_cli, cfg: Path, tmp_path: Path, name: str = "c.csv") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = tmp_path / name
+    assert run_cli(cfg, "clusters", "export", str(out)).exit_code == 0
+    with open(out, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and list(rows[0]) == ["record_id", "cluster_id"]
+    return {r["record_id"]: r["cluster_id"] for r in rows}
+
+
+def partition(mapping: dict[str, str]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for rid, cid in mapping.items():
+        groups.setdefault(cid, set()).add(rid)
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_explain_a_true_pair(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    result = explain(run_cli, cfg, "A.a1", "B.b1")
+    assert result["matched"] is True and result["score"] >= 100
+    assert "ok title similarity 100" in result["reasons"]
+    assert "++ shared identifier: ISBN 9780306406157" in result["reasons"]
+    assert result["clusters"]["A.a1"] == result["clusters"]["B.b1"]
+    text = run_cli(cfg, "dedup", "explain", "A.a1", "B.b1").stdout
+    assert text.startswith("A.a1 vs B.b1: MATCH, score")
+
+
+def test_explain_a_volume_of_a_set(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    result = explain(run_cli, cfg, "A.a2", "B.b2")
+    assert result["matched"] is False
+    assert result["reasons"][-1] == "VETO volume or part '1' vs '2'"
+    assert result["clusters"]["A.a2"] != result["clusters"]["B.b2"]
+
+
+def test_explain_a_reused_isbn(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    result = explain(run_cli, cfg, "A.a3", "B.b3")
+    assert result["matched"] is False
+    assert result["reasons"][-1].startswith("VETO authors differ")
+    # Even with the authors the same, the shared ISBN does not carry a different title.
+    b3 = book("b3", "Advanced quantum mechanics /", author="Green, Mary.", isbn="0306406152", year="2005")
+    write(tmp_path / "b.mrc", [b3])
+    run_cli(cfg, "import", "B")
+    run_cli(cfg, "dedup")
+    again = explain(run_cli, cfg, "A.a3", "B.b3")
+    assert again["matched"] is False and "++ shared identifier: ISBN 9780306406157" in again["reasons"]
+    assert any(r.startswith("?? title similarity") for r in again["reasons"])
+
+
+def test_incremental_runs_equal_a_full_rebuild(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    first = clusters(run_cli, cfg, tmp_path)
+    # Change a member: b1 gains a subtitle, b4 disappears, b5 (a copy of a4) arrives.
+    a, b = members(tmp_path)
+    b[0] = book("b1", "History of the Roman empire :", subtitle="from Augustus to Constantine",
+                isbn="9780306406157")
+    b[3] = book("b5", "Unique title nobody else has /", author="Lone, Ranger.")
+    write(tmp_path / "b.mrc", b)
+    assert run_cli(cfg, "import", "B").exit_code == 0
+    # b4 is gone from the drop: a full import of a drop does not delete; mark it by hand the
+    # way a harvest --full would.
+    from unioncat.store import Store
+    with Store(str(tmp_path / "store.db")) as store:
+        store.db.execute("UPDATE records SET deleted=1, updated='2999-01-01T00:00:00.000Z' WHERE id='B.b4'")
+    incremental = json.loads(run_cli(cfg, "dedup", "--json").stdout)
+    assert incremental["full"] is False and incremental["processed"] == 2  # b1 changed, b5 new
+    after_incremental = clusters(run_cli, cfg, tmp_path, "i.csv")
+    assert "B.b4" not in after_incremental
+    assert after_incremental["A.a4"] == after_incremental["B.b5"]
+    assert after_incremental["A.a1"] == first["A.a1"]  # the master id survived
+    assert json.loads(run_cli(cfg, "dedup", "--full", "--json").stdout)["full"] is True
+    after_full = clusters(run_cli, cfg, tmp_path, "f.csv")
+    assert partition(after_full) == partition(after_incremental)
+    assert after_full == after_incremental
+
+
+def test_manual_split_and_merge_survive_later_runs(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    assert run_cli(cfg, "dedup", "split", "B.b1").exit_code == 0
+    assert run_cli(cfg, "dedup", "merge", "A.a4", "B.b4").exit_code == 0
+    run_cli(cfg, "dedup", "--full")
+    found = clusters(run_cli, cfg, tmp_path)
+    assert found["A.a1"] != found["B.b1"] and found["A.a4"] == found["B.b4"]
+    assert "override: split B.b1" in run_cli(cfg, "dedup", "explain", "A.a1", "B.b1").stdout
+
+
+def test_one_record_per_member_unless_allowed(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    a = [book("x1", "Same book /", isbn="0306406152"), book("x2", "Same book /", isbn="0306406152")]
+    cfg = write_config({"id": "A", "path": write(tmp_path / "a.mrc", a)})
+    run_cli(cfg, "import", "A")
+    run_cli(cfg, "dedup")
+    assert len(set(clusters(run_cli, cfg, tmp_path).values())) == 2
+    cfg = write_config({"id": "A", "path": write(tmp_path / "a.mrc", a), "dedup_within_source": True})
+    run_cli(cfg, "dedup", "--full")
+    assert len(set(clusters(run_cli, cfg, tmp_path, "w.csv").values())) == 1
+
+
+def test_cluster_show_and_master_record(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = setup(tmp_path, write_config, run_cli)
+    master = clusters(run_cli, cfg, tmp_path)["A.a1"]
+    shown = json.loads(run_cli(cfg, "clusters", "show", master, "--format", "json").stdout)
+    assert {m["id"] for m in shown["members"]} == {"A.a1", "B.b1"}
+    xml = run_cli(cfg, "clusters", "show", master, "--format", "marcxml").stdout
+    assert f">{master}<" in xml and "Roman" in xml
+
+
+def test_normalisation_examples() -> None:
+    assert [edition_number(e) for e in ("2nd ed.", "Second edition", "第2版", "第二版")] == [2, 2, 2, 2]
+    assert [number_in(v) for v in ("v. 3", "Part III", "第三卷", "Bd. 12")] == [3, 3, 3, 12]
+    assert isbn13("0-306-40615-2") == ("9780306406157", True)
+    assert isbn13("0-306-40615-3")[1] is False
+    assert fold("紅樓夢") == fold("红楼梦") and fold("Honoré") == fold("Honore\u0301") == "honore"
+    assert fold("ＡＢＣ：１２３") == "abc 123"
+    assert MARC.exists()
