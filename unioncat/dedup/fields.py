@@ -129,8 +129,9 @@ def dedup_record(rid: str, source: str, fmt: str, raw: bytes, syntax: str, chars
         completeness=_completeness(found, controls, raw_title),
         alt_titles=tuple(dict.fromkeys(t for t in alt_titles if t and t != title)),
         alt_authors=_names(alt_authors),
+        # Every listed author, not just the first: copies list authors in different orders.
         author_keys=tuple(dict.fromkeys(k for k in (_surname(v) for v in
-                                                    get("authors")[:1] + alt_authors[:1]) if k)))
+                                                    get("authors")[:5] + alt_authors[:5]) if k)))
 
 
 def _surname(name: str) -> str:

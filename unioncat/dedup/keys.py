@@ -1,9 +1,11 @@
 """Blocking keys: records are compared only when they share one.
 
-Keys: every valid ISBN-13, ISSN, LCCN and 035 system number (with its prefix), and
-a title-author key: the first three words of the folded title (the first four
-characters of a CJK title, in every script the record gives it) with the first
-author's surname.  A key shared by more records than ``max_block`` is not used;
+Keys: every valid ISBN-13, ISSN, LCCN and 035 system number (with its prefix);
+title-author keys: the first three words of the folded title (the first four
+characters of a CJK title, in every script the record gives it) with the surname
+of each of the first five authors (copies list authors in different orders); and
+for longer titles (five words, or eight CJK characters) a title-only key of that
+length, for copies whose authors are written too differently to share a surname.  A key shared by more records than ``max_block`` is not used;
 such blocks are reported.
 """
 from __future__ import annotations
@@ -32,4 +34,14 @@ def blocking_keys(rec: DedupRecord) -> set[str]:
     for title in {rec.title, *rec.alt_titles} - {""}:
         short = title_key(title)
         keys |= {f"ta:{short}|{author}" for author in authors}
+        if has_cjk(title):
+            if len(title.replace(" ", "")) >= 8:
+                keys.add(f"t:{title.replace(' ', '')[:8]}")
+            continue
+        if len(title.split()) >= 5:
+            keys.add("t:" + "_".join(title.split()[:5]))
+        # The two longest words, in order of spelling: copies that reorder a title's words.
+        longest = sorted(sorted(set(title.split()), key=lambda w: (-len(w), w))[:2])
+        if len(longest) == 2 and len(longest[1]) >= 5:
+            keys |= {f"tl:{longest[0]}_{longest[1]}|{author}" for author in authors}
     return keys

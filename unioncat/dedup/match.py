@@ -79,6 +79,12 @@ def _initials_match(x: str, y: str) -> float:
     return 90.0 if set(rest_x) <= set(rest_y) or set(rest_y) <= set(rest_x) else 0.0
 
 
+def _subtitle_only(a: DedupRecord, b: DedupRecord) -> bool:
+    """Return True if one record's full title starts with the other's whole title."""
+    x, y = sorted((a.title_full, b.title_full), key=len)
+    return len(x.split()) >= 2 and y.startswith(x + " ")
+
+
 def _short(title: str) -> bool:
     if has_cjk(title):
         return len(title.replace(" ", "")) <= 4
@@ -152,6 +158,11 @@ def _evidence(a: DedupRecord, b: DedupRecord, s: MatchSettings, reasons: list[st
     if a.year and b.year:
         reasons.append(f"ok year {a.year} vs {b.year}")
     needed = s.id_title_threshold if ids else s.title_threshold
+    if title < needed and authors is not None and authors >= 90 and _subtitle_only(a, b):
+        # One title is the other plus a subtitle (dropped by one cataloguer), by the same authors.
+        reasons.append("ok one title is the other with a subtitle, same authors")
+        title = needed
+        score = max(score, needed + 5 + (10 if ids else 0))
     generic = _short(a.title) and not ids and not (authors and authors >= 80)
     matched = title >= needed and score >= 90 and not generic
     if generic and title >= needed:

@@ -5,6 +5,7 @@ words and ordinals, known bad identifiers), not code.
 """
 from __future__ import annotations
 
+import html
 import re
 import tomllib
 import unicodedata
@@ -63,6 +64,8 @@ def fold(text: str) -> str:
     diacritics, punctuation and ISBD marks, spaces."""
     if not text:
         return ""
+    if "&" in text and ";" in text:
+        text = html.unescape(text)  # harvested data carries HTML entities (J&#246;rg)
     if text.isascii():  # most Latin-script data: no width, script or diacritic folding to do
         return " ".join(_NON_WORD.sub(" ", text.lower().replace("_", " ")).split())
     text = unicodedata.normalize("NFKC", text)
