@@ -36,6 +36,12 @@ demo: venv
 	@echo "== One record from the CNMARC (GB18030) member"
 	$(U) show UNIV.ENU00000001
 	@echo
+	@echo "== Why it was merged with the City Library's MARC 21 record of the same book"
+	$(U) dedup explain CITY.00470353 UNIV.ENU00000001
+	@echo
+	@echo "== Where to borrow it"
+	$(U) holdings CITY.00470353
+	@echo
 	@echo "Done. Try: $(U) show CITY.00470353 --format marcxml"
 
 test: venv system-deps

@@ -95,7 +95,7 @@ def prf(pred: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[float,
 
 
 def record(control: str, title: str, authors: list[str], year: str, leader: str = "00000nam a2200000 a 4500",
-           host: str = "") -> pymarc.Record:
+           host: str = "", host_part: str = "") -> pymarc.Record:
     rec = pymarc.Record(leader=leader)
     rec.add_field(Field(tag="001", data=control))
     rec.add_field(Field(tag="008", data=f"000000s{year or '    '}    xx            000 0 eng d"))
@@ -107,7 +107,8 @@ def record(control: str, title: str, authors: list[str], year: str, leader: str 
     for name in authors[1:]:
         rec.add_field(Field(tag="700", indicators=Indicators("1", " "), subfields=[Subfield("a", name)]))
     if host:
-        rec.add_field(Field(tag="773", indicators=Indicators("0", " "), subfields=[Subfield("t", host)]))
+        subs = [Subfield("t", host)] + ([Subfield("g", host_part)] if host_part else [])
+        rec.add_field(Field(tag="773", indicators=Indicators("0", " "), subfields=subs))
     return rec
 
 
@@ -144,7 +145,8 @@ def bib_dedupe(work: Path, topic: str) -> dict:
     with open(folder / "records_pre_merged.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     recs = [record(r["ID"], r["title"], [a.strip() for a in (r["author"] or "").split(" and ") if a.strip()],
-                   (r["year"] or "")[:4], "00000nab a2200000 a 4500", r.get("journal") or "") for r in rows]
+                   (r["year"] or "")[:4], "00000nab a2200000 a 4500", r.get("journal") or "",
+                   _host_part(r)) for r in rows]
     path = write(work / "lit.mrc", recs)
     groups = {}
     with open(folder / "merged_record_ids.csv", encoding="utf-8") as fh:
@@ -152,6 +154,15 @@ def bib_dedupe(work: Path, topic: str) -> dict:
             groups[n] = [f"LIT.{i}" for i in row["merged_ids"].split(";")]
     clusters, stats = run_set(work, [("LIT", path, True)])
     return score(f"bib-dedupe {topic}", clusters, pairs_of(groups), stats)
+
+
+def _host_part(row: dict[str, str]) -> str:
+    """773 $g from a reference's volume, number and first page, as far as it gives them."""
+    volume, number = (row.get("volume") or "").strip(), (row.get("number") or "").strip()
+    first_page = (row.get("pages") or "").split("-")[0].strip()
+    if not (volume and number and first_page.isdigit()):
+        return ""  # a partial place would veto against a complete one
+    return f"vol. {volume}, no. {number}, p. {first_page}"
 
 
 def score(name: str, clusters: dict[str, str], truth: set[tuple[str, str]], stats: dict,

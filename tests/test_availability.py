@@ -143,5 +143,5 @@ def test_live_refresh_of_a_slow_member_keeps_the_budget(ztest: str, write_config
 
 def test_unknown_record_is_a_clean_error(vill: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(vill, "holdings", "VILL.nope")
-    assert result.exit_code == 1 and "no record 'VILL.nope'" in result.stderr
+    assert result.exit_code == 1 and "no record or master record 'VILL.nope'" in result.stderr
     assert MARC.exists()

@@ -177,6 +177,8 @@ def test_cluster_show_and_master_record(tmp_path: Path, write_config, run_cli) -
     assert {m["id"] for m in shown["members"]} == {"A.a1", "B.b1"}
     xml = run_cli(cfg, "clusters", "show", master, "--format", "marcxml").stdout
     assert f">{master}<" in xml and "Roman" in xml
+    held = json.loads(run_cli(cfg, "holdings", master, "--json").stdout)
+    assert held["records"] == ["A.a1", "B.b1"] and held["members"] == []
 
 
 def test_normalisation_examples() -> None:

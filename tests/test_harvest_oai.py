@@ -134,3 +134,16 @@ def test_no_records_match_is_an_empty_harvest(tmp_path: Path) -> None:
     with FaultyOAI([]) as server, Store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(server.url))
         assert stats.error == "" and stats.read == 0
+
+
+def test_no_deletion_sweep_when_records_came_twice(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
+    # A full run that saw a record twice skipped another: unseen is not deleted then.
+    with Store(str(tmp_path / "s.db")) as store:
+        with FaultyOAI(records[:20], page_size=10, deleted_record="no") as server:
+            harvest_source(store, source(server.url))
+        doubled = records[:5] + records[:5] + records[10:20]
+        with FaultyOAI(doubled, page_size=10, deleted_record="no") as server:
+            stats = harvest_source(store, source(server.url), full=True)
+        assert stats.deleted == 0 and stats.repeated == 5
+        assert "records not seen were not marked deleted" in stats.warnings[0]
+        assert store.count("O", deleted=False) == 20

@@ -47,11 +47,12 @@ def test_diagnostic_names_its_uri(zebra_sru: str, tmp_path: Path) -> None:
 
 def test_full_run_marks_unseen_records_deleted(zebra_sru: str, tmp_path: Path) -> None:
     with Store(str(tmp_path / "s.db")) as store:
-        harvest_source(store, source(zebra_sru))
+        first = harvest_source(store, source(zebra_sru))
         stats = harvest_source(store, source(zebra_sru, query="dc.title=history"))
+        assert first.error == "" and stats.error == "", (first.error, stats.error)
         kept = store.count("Z", deleted=False)
         assert 0 < kept < 100 and stats.deleted == 100 - kept
-        assert stats.unchanged == kept
+        assert stats.unchanged == kept, (stats.as_dict(), kept)
 
 
 def test_incremental_query_is_not_a_full_run(zebra_sru: str, tmp_path: Path) -> None:

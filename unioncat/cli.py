@@ -365,16 +365,21 @@ class _StageLine(_ProgressLine):
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def holdings(ctx: click.Context, record_id: str, refresh: bool, as_json: bool) -> None:
-    """Where to borrow a record: each member and branch, copies on the shelf first."""
+    """Where to borrow a record or a master record: each member and branch, copies on
+    the shelf first."""
     cfg = _config(ctx)
     store = _store(ctx)
+    record_ids = [record_id]
     if store.get(record_id) is None:
-        raise UnioncatError(f"no record {record_id!r} in {cfg.store.path}")
-    outcomes = live_refresh(store, cfg, [record_id]) if refresh else None
+        record_ids = [r[0] for r in store.db.execute(
+            "SELECT record_id FROM clusters WHERE master_id=? ORDER BY record_id", (record_id,))]
+        if not record_ids:
+            raise UnioncatError(f"no record or master record {record_id!r} in {cfg.store.path}")
+    outcomes = live_refresh(store, cfg, record_ids) if refresh else None
     names = {s.id: s.name for s in cfg.sources}
-    members = holdings_for(store, [record_id], names, outcomes)
+    members = holdings_for(store, record_ids, names, outcomes)
     if as_json:
-        click.echo(json.dumps({"id": record_id, "members": members,
+        click.echo(json.dumps({"id": record_id, "records": record_ids, "members": members,
                                "refresh": outcomes or {}}, indent=2, ensure_ascii=False))
     else:
         click.echo(format_holdings(record_id, members, outcomes))

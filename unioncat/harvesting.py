@@ -48,7 +48,14 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
 
     def finish(stats: LoadStats) -> None:
         state = harvester.resume_point or {}
-        if harvester.sweeps_unseen():
+        moved: str = getattr(harvester, "unstable", "")
+        if harvester.sweeps_unseen() and (stats.repeated or moved):
+            # Paging by position over a result whose order moved: a record seen twice means
+            # another was skipped, and must not be taken for deleted.
+            stats.warnings.append(f"the server's result changed while paging ({stats.repeated} records "
+                                  f"came twice{'; ' + moved if moved else ''}): "
+                                  "records not seen were not marked deleted this run")
+        elif harvester.sweeps_unseen():
             # since_local is when this run (or the run it resumed) began, on our clock.
             stats.deleted += store.mark_unseen_deleted(source.id, state["since_local"])
         elif getattr(source, "sweep", False) and hasattr(harvester, "list_identifiers"):

@@ -112,6 +112,7 @@ class DedupRecord:
     alt_titles: tuple[str, ...] = ()  # 880 vernacular or pinyin forms of the title
     alt_authors: tuple[str, ...] = ()
     author_keys: tuple[str, ...] = ()  # surnames (first character for CJK) of the first authors
+    host_part: str = ""  # an article's place in its host: volume, issue and first page (773 $g)
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ MAPPINGS: dict[str, dict[str, str]] = {
         "title": "245a", "subtitle": "245b", "parts": "245np", "authors": "100a 110a 111a 700a 710a 711a",
         "isbn": "020a", "isbn_invalid": "020z", "issn": "022a", "lccn": "010a", "system": "035a",
         "edition": "250a", "year": "260c 264c", "publisher": "260b 264b", "pages": "300a",
-        "series_number": "490v 440v 800v 830v", "linked": "880a",
+        "series_number": "490v 440v 800v 830v", "linked": "880a", "host_part": "773g",
     },
     "unimarc": {
         "title": "200a", "subtitle": "200e", "parts": "200hi", "authors": "700a 701a 702a 710a 711a 712a",
         "isbn": "010a", "isbn_invalid": "010z", "issn": "011a", "lccn": "", "system": "035a",
         "edition": "205a", "year": "210d", "publisher": "210c", "pages": "215a",
-        "series_number": "225v", "alt_title": "200A 510a 517a",
+        "series_number": "225v", "alt_title": "200A 510a 517a", "host_part": "463v",
         "alt_authors": "700A 701A 702A",
     },
 }
@@ -124,6 +124,7 @@ def dedup_record(rid: str, source: str, fmt: str, raw: bytes, syntax: str, chars
         year=year, edition=next((e for e in map(edition_number, get("edition")) if e), None),
         volume=" ".join(volume_key(v) for v in get("parts")),
         series_number=" ".join(dict.fromkeys(volume_key(v) for v in get("series_number"))),
+        host_part=" ".join(re.findall(r"\d+", " ".join(get("host_part")))[:3]),
         pages=next((p for p in map(pages_in, get("pages")) if p), None),
         publisher=fold(" ".join(get("publisher")[:1])),
         completeness=_completeness(found, controls, raw_title),

@@ -110,6 +110,8 @@ def compare(a: DedupRecord, b: DedupRecord, settings: MatchSettings | None = Non
         return veto(f"volume or part {a.volume or 'none'!r} vs {b.volume or 'none'!r}")
     if a.volume:
         reasons.append(f"ok volume or part {a.volume!r}")
+    if a.host_part and b.host_part and a.host_part != b.host_part:
+        return veto(f"place in the host item (volume, issue, page) {a.host_part!r} vs {b.host_part!r}")
     if a.series_number and b.series_number and a.series_number != b.series_number:
         return veto(f"series number {a.series_number!r} vs {b.series_number!r}")
     if a.edition and b.edition and a.edition != b.edition:

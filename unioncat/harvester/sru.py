@@ -54,6 +54,7 @@ class SRUHarvester(HttpHarvester):
         super().__init__(source, checkpoint, client)
         self.full = full
         self.from_ = from_
+        self.unstable = ""  # set when numberOfRecords changes between pages
 
     def progress(self) -> tuple[int, int]:
         """Return (records asked for so far, numberOfRecords)."""
@@ -84,6 +85,8 @@ class SRUHarvester(HttpHarvester):
             root = ahead[1].result() if ahead and ahead[0] == start else self._request(start)
             total_text = _text(root, "numberOfRecords")
             total = int(total_text) if total_text.isdigit() else 0
+            if self._state.get("total") not in (None, total):
+                self.unstable = f"numberOfRecords went from {self._state['total']} to {total}"
             records = _child(root, "records")
             items = list(records) if records is not None else []
             self.pages += 1
