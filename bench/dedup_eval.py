@@ -213,6 +213,9 @@ def _isbn_form(value: str, rnd: random.Random) -> str:
     return digits + (" (pbk.)" if rnd.random() < 0.3 else "")
 
 
+SCRIPT: dict[int, str] = {}  # id() of a varied copy -> "roman", "trad" or "simp"
+
+
 def vary(base: pymarc.Record, rnd: random.Random, t2s: opencc.OpenCC) -> pymarc.Record:
     """A member's copy of a record: the same edition, catalogued differently."""
     rec = copy.deepcopy(base)
@@ -254,6 +257,7 @@ def vary(base: pymarc.Record, rnd: random.Random, t2s: opencc.OpenCC) -> pymarc.
     if rnd.random() < 0.5:
         rec.add_ordered_field(Field(tag="949", indicators=Indicators(" ", " "),
                                     subfields=[Subfield("a", "LOCAL"), Subfield("i", str(rnd.random()))]))
+    SCRIPT[id(rec)] = mode
     return rec
 
 
@@ -273,10 +277,11 @@ def synthetic(work: Path, n: int = 2500, seed: int = 7) -> dict:
         return f"{member}.{local}"
 
     base = _loc(n)
-    copies: dict[int, list[str]] = {}
+    script: dict[str, str] = {}
     for i, rec in enumerate(base):
-        holders = rnd.sample(members, rnd.choice([1, 2, 2, 3, 3, 4]))
-        copies[i] = [add(m, vary(rec, rnd, t2s), f"b{i}") for m in holders]
+        for member in rnd.sample(members, rnd.choice([1, 2, 2, 3, 3, 4])):
+            copy_ = vary(rec, rnd, t2s)
+            script[add(member, copy_, f"b{i}")] = SCRIPT[id(copy_)]
     negatives: list[tuple[str, str]] = []
     extra = _loc(140, skip=n)
     for j, rec in enumerate(extra[:30]):  # volumes of one set
@@ -316,8 +321,11 @@ def synthetic(work: Path, n: int = 2500, seed: int = 7) -> dict:
     clusters, stats = run_set(work, sources)
     pred = predicted_pairs(clusters)
     merged = sum(1 for a, b in negatives if tuple(sorted((a, b))) in pred)
+    scripts = [p for p in pairs_of(truth) if {script.get(p[0]), script.get(p[1])} == {"trad", "simp"}]
+    found = sum(1 for p in scripts if p in pred)
     return score("synthetic consortium", clusters, pairs_of(truth), stats,
-                 f"  hard negatives merged {merged}/{len(negatives)}") | {"hard_negatives_merged": merged}
+                 f"  hard negatives merged {merged}/{len(negatives)}; Traditional vs Simplified "
+                 f"title pairs found {found}/{len(scripts)}") | {"hard_negatives_merged": merged}
 
 
 def loc200k(work: Path) -> dict:

@@ -18,8 +18,9 @@ import hashlib
 import json
 import time
 from collections import Counter
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
-from itertools import repeat
+from functools import partial
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -53,6 +54,7 @@ class DedupStats:
     oversized_examples: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     full: bool = False
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def as_dict(self) -> dict[str, Any]:
         """Return the stats as JSON-ready data, with records/s."""
@@ -136,15 +138,30 @@ class Deduplicator:
                 self.db.execute("DELETE FROM dedup_records")
                 self.db.execute("DELETE FROM dedup_keys")
                 self.db.execute("DELETE FROM dedup_edges")
+                # A full run writes every key: indexing them once afterwards is cheaper.
+                self.db.execute("DROP INDEX IF EXISTS dedup_keys_key")
+                self.db.execute("DROP INDEX IF EXISTS dedup_keys_id")
+            clock = time.monotonic()
+
+            def lap(stage: str) -> None:
+                nonlocal clock
+                self.stats.stages[stage] = round(time.monotonic() - clock, 2)
+                clock = time.monotonic()
+
             gone = self._remove_gone(since)
             dirty = self._extract(since)
+            self.db.execute("CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key)")
+            self.db.execute("CREATE INDEX IF NOT EXISTS dedup_keys_id ON dedup_keys(id)")
+            lap("extract")
             self._match(dirty, full=since is None)
+            lap("compare")
             if since is None:
                 affected = self._all_components(dirty)
             else:
                 affected = self._components(dirty | gone)
             self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
             self._cluster(affected)
+            lap("cluster")
         self.store.save_checkpoint(STATE, {"last": stamp})
         self._count()
         self.stats.elapsed = time.monotonic() - start
@@ -156,7 +173,7 @@ class Deduplicator:
             " WHERE r.id IS NULL OR r.deleted = 1" + (" AND (r.id IS NULL OR r.updated > ?)" if since else ""),
             (since,) if since else ()).fetchall()
         gone = {r[0] for r in rows}
-        for rid in gone:
+        for rid in gone if since else ():  # a full run has cleared everything already
             self._forget(rid)
         self.stats.removed = len(gone)
         return gone
@@ -177,13 +194,13 @@ class Deduplicator:
         dirty: set[str] = set()
         rows: list[tuple[str, str, str]] = []
         keys: list[tuple[str, str]] = []
-        cursor = self.db.execute(sql + " ORDER BY id", args)
-        chunks = iter(lambda: [(rid, src, self.formats.get(src, "marc21"), raw, syn, cs)
-                               for rid, src, raw, syn, cs in cursor.fetchmany(_CHUNK)], [])
-        # Extraction is pure computation: on a big run both cores do it.
+        low, high = self.db.execute("SELECT min(rid), max(rid) FROM records").fetchone()
+        ranges = [(lo, lo + _CHUNK - 1) for lo in range(low or 0, (high or -1) + 1, _CHUNK)]
+        # Extraction is pure computation: on a big run both cores do it, each worker
+        # reading its own ranges of the store (WAL lets readers in beside this writer).
         pool = ProcessPoolExecutor(max_workers=2) if total > 4 * _CHUNK else None
-        results = (pool.map(_extract_chunk, chunks, repeat(self.blocked)) if pool
-                   else map(_extract_chunk, chunks, repeat(self.blocked)))
+        task = partial(_extract_range, self.store.path, since, self.formats, self.blocked)
+        results = pool.map(task, ranges) if pool else map(task, ranges)
         try:
             for chunk in results:
                 for rid, source, data, rec_keys in chunk:
@@ -395,14 +412,21 @@ class Deduplicator:
         self.stats.largest_cluster = max((n for (n,) in big), default=1 if row[0] else 0)
 
 
-def _extract_chunk(rows: list[tuple[str, str, str, bytes, str, str]],
-                   blocked: frozenset[str]) -> list[tuple[str, str, str, list[str]]]:
-    """Extract DedupRecords and keys for a chunk of records (runs in worker processes)."""
-    out = []
-    for rid, source, fmt, raw, syntax, charset in rows:
-        rec = dedup_record(rid, source, fmt, raw, syntax, charset, blocked)
-        out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
-    return out
+def _extract_range(db_path: str, since: str | None, formats: dict[str, str], blocked: frozenset[str],
+                   span: tuple[int, int]) -> list[tuple[str, str, str, list[str]]]:
+    """Extract DedupRecords and keys for the live records in a rowid range (worker processes)."""
+    sql = ("SELECT id, source, raw, syntax, charset FROM records WHERE rid BETWEEN ? AND ?"
+           " AND deleted=0" + (" AND updated > ?" if since else "") + " ORDER BY id")
+    args: tuple[object, ...] = (span[0], span[1], since) if since else span
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        out = []
+        for rid, source, raw, syntax, charset in db.execute(sql, args):
+            rec = dedup_record(rid, source, formats.get(source, "marc21"), raw, syntax, charset, blocked)
+            out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
+        return out
+    finally:
+        db.close()
 
 
 def master_id_for(seed: str) -> str:
