@@ -39,8 +39,13 @@ demo: venv
 	@echo "== Why it was merged with the City Library's MARC 21 record of the same book"
 	$(U) dedup explain CITY.00470353 UNIV.ENU00000001
 	@echo
-	@echo "== Where to borrow it"
-	$(U) holdings CITY.00470353
+	@echo "== Tonight's status feeds from three members"
+	$(U) availability load CITY examples/demo/data/city-status.csv
+	$(U) availability load DIST examples/demo/data/riverside-status.csv
+	$(U) availability load UNIV examples/demo/data/enu-status.json
+	@echo
+	@echo "== Where to borrow it, at every member that has it"
+	$(U) holdings CITY.00470353 --cluster
 	@echo
 	@echo "Done. Try: $(U) show CITY.00470353 --format marcxml"
 

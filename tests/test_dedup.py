@@ -179,6 +179,8 @@ def test_cluster_show_and_master_record(tmp_path: Path, write_config, run_cli) -
     assert f">{master}<" in xml and "Roman" in xml
     held = json.loads(run_cli(cfg, "holdings", master, "--json").stdout)
     assert held["records"] == ["A.a1", "B.b1"] and held["members"] == []
+    via_member = json.loads(run_cli(cfg, "holdings", "B.b1", "--cluster", "--json").stdout)
+    assert via_member["records"] == ["A.a1", "B.b1"]
 
 
 def test_normalisation_examples() -> None:

@@ -362,9 +362,10 @@ class _StageLine(_ProgressLine):
 @click.argument("record_id", metavar="ID")
 @click.option("--refresh", is_flag=True,
               help="Ask the members' own servers (z3950 OPAC, sru) first, within availability.budget.")
+@click.option("--cluster", is_flag=True, help="Show every member's copies of the record's master record.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
-def holdings(ctx: click.Context, record_id: str, refresh: bool, as_json: bool) -> None:
+def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, as_json: bool) -> None:
     """Where to borrow a record or a master record: each member and branch, copies on
     the shelf first."""
     cfg = _config(ctx)
@@ -375,6 +376,10 @@ def holdings(ctx: click.Context, record_id: str, refresh: bool, as_json: bool) -
             "SELECT record_id FROM clusters WHERE master_id=? ORDER BY record_id", (record_id,))]
         if not record_ids:
             raise UnioncatError(f"no record or master record {record_id!r} in {cfg.store.path}")
+    elif cluster:
+        record_ids = [r[0] for r in store.db.execute(
+            "SELECT record_id FROM clusters WHERE master_id = (SELECT master_id FROM clusters"
+            " WHERE record_id=?) ORDER BY record_id", (record_id,))] or record_ids
     outcomes = live_refresh(store, cfg, record_ids) if refresh else None
     names = {s.id: s.name for s in cfg.sources}
     members = holdings_for(store, record_ids, names, outcomes)
