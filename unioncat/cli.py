@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -20,6 +21,9 @@ from unioncat.dedup.clusters import master_record
 from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator, explain, override
 from unioncat.harvesting import harvest_source, run_lock
+from unioncat.index.build import rebuild as index_rebuild
+from unioncat.index.build import update as index_update
+from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import ItemExtractor, item_counts, reextract
 from unioncat.holdings.live import refresh as live_refresh
@@ -27,7 +31,7 @@ from unioncat.holdings.view import holdings_for
 from unioncat.loading import load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
-from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings,
+from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_search,
                               format_import_summary,
                               format_rejects, format_status, record_json, record_marcxml,
                               record_text)
@@ -231,9 +235,13 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
                 stats = _harvest_one(store, src, cfg, full, None, None, as_json)
             results.append(stats)
         dedup_stats = _run_dedup(ctx, full, as_json)
+        index_stats = index_update(store, cfg, None)
+        if not as_json:
+            click.echo(f"index: {index_stats.documents:,} documents written, {index_stats.deleted:,} deleted; "
+                       f"{index_stats.total:,} master records searchable")
     if as_json:
         click.echo(json.dumps({"harvests": [s.as_dict() for s in results],
-                               "dedup": dedup_stats.as_dict()}, indent=2))
+                               "dedup": dedup_stats.as_dict(), "index": index_stats.as_dict()}, indent=2))
     _finish_report(ctx, results, False, harvest=True)
 
 
@@ -297,6 +305,58 @@ def dedup_merge(ctx: click.Context, first: str, second: str) -> None:
     """Put two records in one cluster for good (later runs keep them together)."""
     stats = override(_store(ctx), _config(ctx), "merge", first, second)
     click.echo(f"{first} and {second} kept together; {stats.clusters:,} clusters")
+
+
+@cli.command("index")
+@click.option("--rebuild", is_flag=True, help="Build the whole index anew, beside the old one, and swap it in.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
+    """Bring the search index up to date with the master records."""
+    cfg = _config(ctx)
+    store = _store(ctx)
+    stats = (index_rebuild if rebuild else index_update)(store, cfg, None)
+    if as_json:
+        click.echo(json.dumps(stats.as_dict(), indent=2))
+    else:
+        rate = stats.documents / stats.elapsed if stats.elapsed else 0
+        click.echo(f"index ({'rebuilt' if stats.rebuilt else 'incremental'}): {stats.documents:,} documents "
+                   f"written, {stats.deleted:,} deleted in {stats.elapsed:.1f} s ({rate:,.0f}/s); "
+                   f"{stats.total:,} master records searchable")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(0, 10000), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--sort", "sort_key", metavar="KEY", help="year or title, with :desc for descending.")
+@click.option("--facet", "facets", metavar="NAMES", default="", help="library,year,language,format")
+@click.option("--library", "libraries", multiple=True, metavar="CODE", help="Only records this member holds.")
+@click.option("--available", is_flag=True, help="Only records with a copy on the shelf somewhere.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "marc", "marcxml"]), default="table",
+              show_default=True)
+@click.pass_context
+def search(ctx: click.Context, query: str, limit: int, offset: int, sort_key: str | None, facets: str,
+           libraries: tuple[str, ...], available: bool, fmt: str) -> None:
+    """Search the union catalogue with CQL (bare words search everything)."""
+    cfg = _config(ctx)
+    started = time.perf_counter()
+    result = run_search(_store(ctx), cfg, query, limit=limit, offset=offset, sort=sort_key,
+                        facets=tuple(f for f in facets.split(",") if f), libraries=libraries,
+                        available=available)
+    elapsed = time.perf_counter() - started
+    if fmt == "json":
+        click.echo(json.dumps({**result, "elapsed_ms": round(elapsed * 1000, 2)}, indent=2, ensure_ascii=False))
+    elif fmt in ("marc", "marcxml"):
+        store = _store(ctx)
+        for rec in result["records"]:
+            record = master_record(store, rec["id"])
+            if fmt == "marc":
+                sys.stdout.buffer.write(as_iso2709(record))
+            else:
+                click.echo(record_marcxml(record))
+    else:
+        click.echo(format_search(result, elapsed))
 
 
 @cli.group()

@@ -178,3 +178,16 @@ def format_dedup_summary(stats: Any) -> str:
         lines.append(f"  {stats.oversized_blocks:,} blocking keys shared by too many records were "
                      f"not used (dedup.max_block), e.g. {', '.join(stats.oversized_examples[:3])}")
     return "\n".join(lines)
+
+
+def format_search(result: dict[str, Any], elapsed: float) -> str:
+    """Return search results as a table: title, author, year, copies per member."""
+    lines = [f"{result['total']:,} master records ({elapsed * 1000:.1f} ms); showing "
+             f"{result['offset'] + 1 if result['records'] else 0}-{result['offset'] + len(result['records'])}"]
+    for n, rec in enumerate(result["records"], result["offset"] + 1):
+        copies = ", ".join(f"{m}: {c['available']}/{c['total']}" for m, c in rec["copies"].items()) or "no items"
+        lines.append(f"{n:>4}. {rec['title'][:60]:<60} {rec['author'][:24]:<24} {rec['year'] or '':>4}  {copies}")
+        lines.append(f"      {rec['id']}  members: {', '.join(rec['members'])}")
+    for name, counts in result["facets"].items():
+        lines.append(f"{name}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
+    return "\n".join(lines)

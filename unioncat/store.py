@@ -136,6 +136,9 @@ CREATE TABLE IF NOT EXISTS dedup_overrides (
     created TEXT NOT NULL,
     PRIMARY KEY (kind, a, b)
 );
+CREATE TABLE IF NOT EXISTS index_dirty (
+    master_id TEXT PRIMARY KEY
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     source TEXT PRIMARY KEY,
     state TEXT NOT NULL,

@@ -392,6 +392,9 @@ class Deduplicator:
                     part).fetchall())
         used: set[str] = set()
         rows: list[tuple[str, str]] = []
+        # Every master these records had or get must be indexed again.
+        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
+                            ((m,) for m in set(previous.values())))
         for group in sorted(groups, key=lambda g: (-len(g), g[0])):
             counts = Counter(previous[r] for r in group if r in previous)
             choice = next((m for m, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -403,6 +406,8 @@ class Deduplicator:
             used.add(choice)
             rows.extend((rid, choice) for rid in group)
         self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)", rows)
+        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
+                            ((m,) for m in used))
 
     def _count(self) -> None:
         row = self.db.execute("SELECT count(*), count(DISTINCT master_id) FROM clusters").fetchone()

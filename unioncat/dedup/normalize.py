@@ -5,18 +5,14 @@ words and ordinals, known bad identifiers), not code.
 """
 from __future__ import annotations
 
-import html
 import re
 import tomllib
-import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-import opencc
+from unioncat.text import fold, has_cjk
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_NON_WORD = re.compile(r"[^\w\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
-_SPACES = re.compile(r"\s+")
+__all__ = ["fold", "has_cjk"]  # re-exported: dedup's callers fold through here
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"^(m{0,3})(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
@@ -47,34 +43,6 @@ def bad_identifiers() -> frozenset[str]:
     """Return the identifiers that are never trusted."""
     return frozenset(w.strip() for w in _data("bad_identifiers.txt").splitlines()
                      if w.strip() and not w.startswith("#"))
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def has_cjk(text: str) -> bool:
-    """Return True if text has Chinese, Japanese or Korean characters."""
-    return bool(_CJK.search(text))
-
-
-def fold(text: str) -> str:
-    """Fold for comparison: NFKC (full/half width), Traditional to Simplified, case,
-    diacritics, punctuation and ISBD marks, spaces."""
-    if not text:
-        return ""
-    if "&" in text and ";" in text:
-        text = html.unescape(text)  # harvested data carries HTML entities (J&#246;rg)
-    if text.isascii():  # most Latin-script data: no width, script or diacritic folding to do
-        return " ".join(_NON_WORD.sub(" ", text.lower().replace("_", " ")).split())
-    text = unicodedata.normalize("NFKC", text)
-    if has_cjk(text):
-        text = _t2s().convert(text)
-    text = unicodedata.normalize("NFD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _NON_WORD.sub(" ", text.replace("_", " "))
-    return " ".join(text.split())
 
 
 def drop_article(folded: str, nonfiling: int = 0, original: str = "") -> str:

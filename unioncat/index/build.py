@@ -1,0 +1,129 @@
+"""Keep the search index in step with the master records.
+
+Deduplication lists every master whose members changed in ``index_dirty``;
+``update`` re-reads those clusters, replaces their documents (or deletes them when
+the cluster is gone) and only then forgets the list, so a run killed midway leaves
+the previous index searchable and the next run does the rest.  ``rebuild`` builds
+a complete index in a new directory beside the old one and swaps it in.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from unioncat.config.model import Config
+from unioncat.index.engine import IndexDocument, TantivyEngine
+from unioncat.index.fields import DocParts, document_fields, record_parts
+from unioncat.store import Store
+from unioncat.text import fold
+
+BATCH = 2000
+
+
+@dataclass
+class IndexStats:
+    """What an index run did."""
+
+    documents: int = 0
+    deleted: int = 0
+    elapsed: float = 0.0
+    rebuilt: bool = False
+    total: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the stats as JSON-ready data."""
+        rate = round(self.documents / self.elapsed) if self.elapsed else 0
+        return {**self.__dict__, "documents_per_second": rate}
+
+
+def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDocument | str]:
+    """Yield a document per master that still has members, or its id if it has none."""
+    formats = {s.id: s.format for s in cfg.sources}
+    for master in masters:
+        rows = store.db.execute(
+            "SELECT r.id, r.source, r.raw, r.syntax, r.charset, coalesce(d.data, '{}') FROM clusters c"
+            " JOIN records r ON r.id = c.record_id LEFT JOIN dedup_records d ON d.id = r.id"
+            " WHERE c.master_id=? AND r.deleted=0 ORDER BY r.id", (master,)).fetchall()
+        if not rows:
+            yield master
+            continue
+        parts: list[tuple[float, str, str, DocParts]] = []
+        for rid, source, raw, syntax, charset, data in rows:
+            completeness = float(json.loads(data).get("completeness", 0))
+            parts.append((-completeness, rid, source, record_parts(raw, syntax, charset,
+                                                                   formats.get(source, "marc21"))))
+        parts.sort(key=lambda p: (p[0], p[1]))
+        best = parts[0][3]
+        members = [p[3] for p in parts]
+        yield IndexDocument(
+            id=master, fields=document_fields(members),
+            year=best.year or next((p.year for p in members if p.year), None),
+            members=sorted({p[2] for p in parts}), language=best.language, format=best.material,
+            sort_title=fold(best.title),
+            display={"title": best.title, "author": best.author, "year": best.year,
+                     "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],
+                     "sources": sorted({p[2] for p in parts})})
+
+
+def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | None = None) -> IndexStats:
+    """Index the masters deduplication marked dirty (everything if there is no index yet)."""
+    if not os.path.isdir(cfg.index.path) or not os.listdir(cfg.index.path):
+        return rebuild(store, cfg, progress)
+    start = time.monotonic()
+    stats = IndexStats()
+    dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
+    engine = TantivyEngine(cfg.index.path)
+    _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty))
+    engine.commit()
+    store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
+    stats.total = engine.count()
+    stats.elapsed = time.monotonic() - start
+    return stats
+
+
+def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | None = None) -> IndexStats:
+    """Build the whole index in a new directory, then swap it in."""
+    start = time.monotonic()
+    stats = IndexStats(rebuilt=True)
+    target = cfg.index.path.rstrip("/")
+    fresh, old = f"{target}.new", f"{target}.old"
+    shutil.rmtree(fresh, ignore_errors=True)
+    masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
+    engine = TantivyEngine(fresh)
+    _write(engine, documents(store, cfg, masters), stats, progress, len(masters))
+    engine.commit()
+    stats.total = engine.count()
+    del engine
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.isdir(target):
+        os.rename(target, old)
+    os.rename(fresh, target)
+    shutil.rmtree(old, ignore_errors=True)
+    store.db.execute("DELETE FROM index_dirty")
+    stats.elapsed = time.monotonic() - start
+    return stats
+
+
+def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: IndexStats,
+           progress: Callable[[int, int], None] | None, total: int) -> None:
+    batch: list[IndexDocument] = []
+    gone: list[str] = []
+    for n, doc in enumerate(docs, 1):
+        if isinstance(doc, str):
+            gone.append(doc)
+        else:
+            batch.append(doc)
+        if len(batch) >= BATCH:
+            engine.add(batch)
+            stats.documents += len(batch)
+            batch.clear()
+            if progress:
+                progress(n, total)
+    engine.add(batch)
+    stats.documents += len(batch)
+    engine.delete(gone)
+    stats.deleted += len(gone)

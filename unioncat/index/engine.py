@@ -1,0 +1,178 @@
+"""The search engine behind the union index: tantivy (the default).
+
+One document per master record: token fields from our own analyzers (indexed
+through tantivy's whitespace tokenizer, so tantivy stores exactly our tokens),
+``year`` as a number, raw ``member``, ``language`` and ``format`` fields for
+filters and facets, and a stored JSON ``display`` blob.  Updates are by the unique
+``id`` (delete, then add).  A searcher is opened per query call and is cheap.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import tantivy
+
+from unioncat.cql import CQLQuery, SortKey
+from unioncat.errors import SRUDiagnostic, SearchIndexError
+from unioncat.index.query import Translator, field_for
+
+TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
+                "classification", "isbn", "issn", "ids", "any", "pinyin")
+RAW_FIELDS = ("id", "member", "language", "format")
+FACETS = {"library": "member", "member": "member", "language": "language", "format": "format",
+          "year": "year"}
+WRITER_HEAP = 256 << 20
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    """One master record as the engine stores it."""
+
+    id: str
+    fields: dict[str, list[str]]
+    year: int | None
+    members: list[str]  # holding member codes
+    language: str
+    format: str
+    sort_title: str
+    display: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchHits:
+    """A page of results with the total and facet counts."""
+
+    total: int
+    ids: list[str]
+    displays: list[dict[str, Any]]
+    facets: dict[str, dict[str, int]]
+
+
+def schema() -> tantivy.Schema:
+    """Return the index schema."""
+    builder = tantivy.SchemaBuilder()
+    for name in TOKEN_FIELDS:
+        builder.add_text_field(name, stored=False, tokenizer_name="whitespace", index_option="position")
+    for name in RAW_FIELDS:
+        builder.add_text_field(name, stored=name == "id", tokenizer_name="raw", fast=True,
+                               index_option="basic")
+    builder.add_text_field("sort_title", stored=False, tokenizer_name="raw", fast=True, index_option="basic")
+    builder.add_integer_field("year", stored=False, indexed=True, fast=True)
+    builder.add_bytes_field("display", stored=True)
+    return builder.build()
+
+
+class TantivyEngine:
+    """The default engine.
+
+        engine = TantivyEngine("var/index"); engine.add(docs); engine.commit()
+        hits = engine.search(parse("dc.title=history"), limit=10)
+    """
+
+    def __init__(self, path: str, create: bool = True) -> None:
+        self.path = path
+        if not os.path.isdir(path):
+            if not create:
+                raise SearchIndexError(f"no search index at {path}: run `unioncat index`")
+            os.makedirs(path)
+        try:
+            self.index = tantivy.Index(schema(), path=path, reuse=True)
+        except ValueError as exc:
+            raise SearchIndexError(f"{path}: cannot open the search index: {exc}") from exc
+        self.schema = self.index.schema
+        self._writer: tantivy.IndexWriter | None = None
+
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=2)
+        return self._writer
+
+    def add(self, docs: list[IndexDocument]) -> None:
+        """Add (or replace, by id) documents."""
+        writer = self.writer()
+        for doc in docs:
+            writer.delete_documents_by_term("id", doc.id)
+            writer.add_document(self._document(doc))
+
+    def delete(self, ids: list[str]) -> None:
+        """Delete documents by id."""
+        writer = self.writer()
+        for doc_id in ids:
+            writer.delete_documents_by_term("id", doc_id)
+
+    def commit(self) -> None:
+        """Make every change searchable, atomically."""
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+        self.index.reload()
+
+    def _document(self, doc: IndexDocument) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("id", doc.id)
+        for name in TOKEN_FIELDS:
+            toks = doc.fields.get(name) or []
+            if toks:
+                out.add_text(name, " ".join(toks))
+        for member in doc.members:
+            out.add_text("member", member.upper())
+        if doc.language:
+            out.add_text("language", doc.language)
+        if doc.format:
+            out.add_text("format", doc.format)
+        out.add_text("sort_title", doc.sort_title[:64] or "~")
+        if doc.year is not None:
+            out.add_integer("year", doc.year)
+        out.add_bytes("display", json.dumps(doc.display, ensure_ascii=False).encode("utf-8"))
+        return out
+
+    def count(self) -> int:
+        """Return how many documents are searchable."""
+        return int(self.index.searcher().num_docs)
+
+    def search(self, parsed: CQLQuery, limit: int = 10, offset: int = 0,
+               sort: tuple[SortKey, ...] = (), facets: tuple[str, ...] = (),
+               extra: tantivy.Query | None = None) -> SearchHits:
+        """Run a parsed CQL query."""
+        query = Translator(self.schema).query(parsed)
+        if extra is not None:
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, extra)])
+        searcher = self.index.searcher()
+        order_field, order = None, tantivy.Order.Desc
+        for key in sort or parsed.sort:
+            name = field_for(key.index)
+            order_field = {"year": "year", "title": "sort_title"}.get(name)
+            if order_field is None:
+                raise SRUDiagnostic(80, key.index, f"cannot sort by {key.index}")
+            order = tantivy.Order.Desc if key.descending else tantivy.Order.Asc
+            break
+        try:
+            result = searcher.search(query, limit=limit, count=True, offset=offset,
+                                     order_by_field=order_field, order=order) if order_field else \
+                searcher.search(query, limit=limit, count=True, offset=offset)
+        except ValueError as exc:
+            raise SearchIndexError(f"search failed: {exc}") from exc
+        ids: list[str] = []
+        displays: list[dict[str, Any]] = []
+        for _, address in result.hits:
+            stored = searcher.doc(address)
+            ids.append(str(stored.get_first("id")))
+            displays.append(json.loads(bytes(stored.get_first("display") or b"{}").decode("utf-8")))
+        total = int(getattr(result, "count", 0) or 0)
+        return SearchHits(total, ids, displays, self._facets(searcher, query, facets))
+
+    def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
+                names: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for name in names:
+            target = FACETS.get(name)
+            if target is None:
+                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format)")
+            agg = searcher.aggregate(query, {name: {"terms": {"field": target, "size": 20}}})
+            buckets = agg.get(name, {}).get("buckets", [])
+            out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
+        return out

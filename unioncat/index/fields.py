@@ -1,0 +1,126 @@
+"""The declarative mapping from MARC 21 and UNIMARC/CNMARC records to index fields.
+
+One line per index field, a spec string of ``tag`` + subfield codes, several
+separated by spaces (``"245abnp 246a"``).  MARC 21 880 fields count as the field
+their $6 links to, so vernacular titles and names are searchable as titles and names.
+A master record's document is the union of its members' fields.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from unioncat.dedup.normalize import isbn13, issn
+from unioncat.index.analyzers import pinyin_tokens, tokens
+from unioncat.marc.fields import Subfields, record_fields
+from unioncat.text import fold, has_cjk
+
+MAPPING: dict[str, dict[str, str]] = {
+    "marc21": {
+        "title": "245abfgknps 246abnp 240ak 130a 730a 740a",
+        "author": "100abcdq 110ab 111acd 700abcdq 710ab 711acd",
+        "subject": "600abcdvxyz 610abvxyz 611avxyz 630avxyz 650abvxyz 651avxyz 655avxyz",
+        "publisher": "260b 264b", "place": "260a 264a", "series": "490av 830anpv 440anpv",
+        "notes": "500a 504a 505art 520a", "classification": "050ab 082a 084a",
+        "isbn": "020az", "issn": "022ayz", "ids": "010a 035a 024a", "language": "041a",
+        "date": "260c 264c",
+    },
+    "unimarc": {
+        "title": "200adehi 510a 517a 500a", "author": "700ab 701ab 702ab 710ab 711ab 712ab",
+        "subject": "600a 601a 606axyz 607axyz 610a", "publisher": "210c", "place": "210a",
+        "series": "225av 410t", "notes": "300a 330a", "classification": "675a 676a 686a 690a",
+        "isbn": "010az", "issn": "011a", "ids": "035a", "language": "101a", "date": "210d",
+    },
+}
+MAPPING["cnmarc"] = MAPPING["unimarc"]
+TEXT_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
+               "classification", "language")
+_SPEC = {fmt: [(part[:3], part[3:]) for spec in m.values() for part in spec.split()]
+         for fmt, m in MAPPING.items()}
+_TAGS = {fmt: {tag for tag, _ in specs} | ({"880"} if fmt == "marc21" else set())
+         for fmt, specs in _SPEC.items()}
+
+
+@dataclass
+class DocParts:
+    """What one record contributes to its master's document."""
+
+    text: dict[str, list[str]] = field(default_factory=dict)  # field -> raw values
+    year: int | None = None
+    language: str = ""
+    material: str = ""
+    title: str = ""
+    author: str = ""
+
+
+def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
+    """Read the indexed values of one stored record."""
+    mapping = MAPPING.get(fmt, MAPPING["marc21"])
+    leader, controls, found = record_fields(raw, syntax, charset, _TAGS.get(fmt, _TAGS["marc21"]))
+    by_tag: dict[str, list[Subfields]] = {}
+    for tag, _, subs in found:
+        if tag == "880":
+            link = next((v for c, v in subs if c == "6"), "")[:3]
+            if link:
+                by_tag.setdefault(link, []).append(subs)
+            continue
+        by_tag.setdefault(tag, []).append(subs)
+    parts = DocParts(material=leader[6:8])
+    for name, spec in mapping.items():
+        values = []
+        for part in spec.split():
+            tag, codes = part[:3], part[3:]
+            for subs in by_tag.get(tag, []):
+                text = " ".join(v for c, v in subs if c in codes and v.strip())
+                if text:
+                    values.append(text)
+        parts.text[name] = values
+    if fmt == "marc21":
+        f008 = controls.get("008", "")
+        parts.year = _year(f008[7:11]) or _year(" ".join(parts.text["date"]))
+        parts.language = f008[35:38].strip() or next(iter(parts.text["language"]), "")
+    else:
+        f100 = next((v for subs in by_tag.get("100", []) for c, v in subs if c == "a"), "")
+        parts.year = _year(f100[9:13]) or _year(" ".join(parts.text["date"]))
+        parts.language = next(iter(parts.text["language"]), "")
+    parts.title = next(iter(parts.text["title"]), "")
+    parts.author = next(iter(parts.text["author"]), "")
+    return parts
+
+
+def _year(text: str) -> int | None:
+    found = re.search(r"(1[4-9]\d\d|20\d\d)", text or "")
+    return int(found.group(1)) if found else None
+
+
+def identifier_tokens(parts: DocParts) -> dict[str, list[str]]:
+    """Return ISBN (both forms), ISSN and other id tokens."""
+    isbns: list[str] = []
+    for value in parts.text.get("isbn", []):
+        code, _ = isbn13(value)
+        if code:
+            isbns.append(code)
+            if code.startswith("978"):
+                core = code[3:12]
+                check = sum((10 - i) * int(c) for i, c in enumerate(core)) % 11
+                isbns.append(core + ("X" if (11 - check) % 11 == 10 else str((11 - check) % 11)))
+    issns = [i.replace("-", "") for i in (issn(v) for v in parts.text.get("issn", [])) if i]
+    ids = [t for v in parts.text.get("ids", []) for t in fold(v).split()]
+    return {"isbn": isbns, "issn": issns, "ids": ids}
+
+
+def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
+    """Return the token lists of a master document from its members' parts."""
+    fields: dict[str, list[str]] = {}
+    for name in TEXT_FIELDS:
+        fields[name] = [tok for part in members for value in part.text.get(name, []) for tok in tokens(value)]
+    for part in members:
+        for name, values in identifier_tokens(part).items():
+            fields.setdefault(name, []).extend(values)
+    cjk = [v for part in members for name in ("title", "author") for v in part.text.get(name, [])
+           if has_cjk(v)]
+    fields["pinyin"] = [tok for value in cjk for tok in pinyin_tokens(value)]
+    fields["any"] = [tok for name in ("title", "author", "subject", "publisher", "place", "series",
+                                      "notes", "classification", "isbn", "issn", "ids")
+                     for tok in fields.get(name, [])]
+    return fields

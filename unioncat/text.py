@@ -1,0 +1,45 @@
+"""Text folding shared by deduplication and the search index.
+
+NFKC (full- and half-width forms), Traditional to Simplified Chinese (opencc),
+case, diacritics, punctuation; HTML entities some harvested data carries.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK = re.compile(f"[{CJK_CLASS}]")
+_NON_WORD = re.compile(f"[^\\w{CJK_CLASS}]+")
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def has_cjk(text: str) -> bool:
+    """Return True if text has Chinese, Japanese (kana included) or Korean characters."""
+    return bool(_CJK.search(text))
+
+
+def fold(text: str) -> str:
+    """Fold for comparison and search: NFKC, Traditional to Simplified, case,
+    diacritics, punctuation and ISBD marks, spaces."""
+    if not text:
+        return ""
+    if "&" in text and ";" in text:
+        text = html.unescape(text)  # harvested data carries HTML entities (J&#246;rg)
+    if text.isascii():  # most Latin-script data: no width, script or diacritic folding to do
+        return " ".join(_NON_WORD.sub(" ", text.lower().replace("_", " ")).split())
+    text = unicodedata.normalize("NFKC", text)
+    if has_cjk(text):
+        text = _t2s().convert(text)
+    text = unicodedata.normalize("NFD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _NON_WORD.sub(" ", text.replace("_", " "))
+    return " ".join(text.split())
