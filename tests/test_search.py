@@ -44,11 +44,15 @@ def test_analysis() -> None:
     assert {"hongloumeng", "honglou", "meng"} <= set(pinyin_tokens("紅樓夢"))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("search")
+@pytest.fixture(scope="module", params=["tantivy", "whoosh"])
+def demo(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
+    # Every behaviour test below runs against both engines.
+    root = tmp_path_factory.mktemp(f"search-{request.param}")
     shutil.copytree(ROOT / "examples" / "demo", root / "demo", ignore=shutil.ignore_patterns("var"))
     cfg = root / "demo" / "unioncat.toml"
+    text = cfg.read_text(encoding="utf-8").replace('path = "var/index"',
+                                                    f'path = "var/index"\nengine = "{request.param}"')
+    cfg.write_text(text, encoding="utf-8")
     runner = CliRunner()
     result = runner.invoke(cli, ["--config", str(cfg), "run", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

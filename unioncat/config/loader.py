@@ -63,7 +63,7 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                         batch_size=tables["store"]["batch_size"])
     if store.batch_size < 1:
         raise ConfigError(file, "store.batch_size", "expected a positive integer")
-    index = IndexConfig(path=_resolve(base, tables["index"]["path"]))
+    index = IndexConfig(path=_resolve(base, tables["index"]["path"]), engine=tables["index"]["engine"])
     server = ServerConfig(**tables["server"])
     if not 0 < server.port < 65536:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")

@@ -18,6 +18,7 @@ class IndexConfig:
     """Where the search index lives."""
 
     path: str
+    engine: str = "tantivy"
 
 
 @dataclass(frozen=True)

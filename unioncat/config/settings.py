@@ -42,6 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.batch_size", int, 2000,
             "Records written per transaction; a kill -9 loses at most one open batch."),
     Setting("index.path", str, "index", "Directory of the search index."),
+    Setting("index.engine", str, "tantivy", "Search engine: tantivy (default) or whoosh (pure Python, "
+            "for small installations).", ("tantivy", "whoosh")),
     Setting("server.host", str, "127.0.0.1",
             "Address the SRU server binds to; loopback unless you mean to expose it."),
     Setting("server.port", int, 8765, "TCP port of the SRU server."),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from unioncat.config.model import Config
-from unioncat.index.engine import IndexDocument, TantivyEngine
+from unioncat.index.engine import IndexDocument, TantivyEngine, open_engine
 from unioncat.index.fields import DocParts, document_fields, record_parts
 from unioncat.store import Store
 from unioncat.text import fold
@@ -76,7 +76,7 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
     start = time.monotonic()
     stats = IndexStats()
     dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
-    engine = TantivyEngine(cfg.index.path)
+    engine = open_engine(cfg.index.engine, cfg.index.path)
     _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty))
     engine.commit()
     store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
@@ -93,7 +93,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     fresh, old = f"{target}.new", f"{target}.old"
     shutil.rmtree(fresh, ignore_errors=True)
     masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
-    engine = TantivyEngine(fresh)
+    engine = open_engine(cfg.index.engine, fresh)
     _write(engine, documents(store, cfg, masters), stats, progress, len(masters))
     engine.commit()
     stats.total = engine.count()

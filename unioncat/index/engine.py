@@ -17,7 +17,7 @@ import tantivy
 
 from unioncat.cql import CQLQuery, SortKey
 from unioncat.errors import SRUDiagnostic, SearchIndexError
-from unioncat.index.query import Translator, field_for
+from unioncat.index.query import TantivyBuilder, field_for
 
 TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
                 "classification", "isbn", "issn", "ids", "any", "pinyin")
@@ -130,6 +130,10 @@ class TantivyEngine:
         out.add_bytes("display", json.dumps(doc.display, ensure_ascii=False).encode("utf-8"))
         return out
 
+    def builder(self) -> TantivyBuilder:
+        """Return the query builder of this engine (for filters added to a CQL query)."""
+        return TantivyBuilder(self.schema)
+
     def count(self) -> int:
         """Return how many documents are searchable."""
         return int(self.index.searcher().num_docs)
@@ -138,7 +142,7 @@ class TantivyEngine:
                sort: tuple[SortKey, ...] = (), facets: tuple[str, ...] = (),
                extra: tantivy.Query | None = None) -> SearchHits:
         """Run a parsed CQL query."""
-        query = Translator(self.schema).query(parsed)
+        query = TantivyBuilder(self.schema).query(parsed)
         if extra is not None:
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, extra)])
         searcher = self.index.searcher()
@@ -165,6 +169,14 @@ class TantivyEngine:
         total = int(getattr(result, "count", 0) or 0)
         return SearchHits(total, ids, displays, self._facets(searcher, query, facets))
 
+    def terms(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
+        """Return up to ``count`` terms of a field from ``start`` on, with document counts."""
+        searcher = self.index.searcher()
+        found = sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, start[:1]))
+        if len([t for t, _ in found if t >= start]) < count:
+            found = sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, ""))
+        return [(t, n) for t, n in found if t >= start][:count]
+
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
                 names: tuple[str, ...]) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -176,3 +188,12 @@ class TantivyEngine:
             buckets = agg.get(name, {}).get("buckets", [])
             out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
         return out
+
+
+def open_engine(engine: str, path: str, create: bool = True) -> TantivyEngine:
+    """Open the configured engine (``[index] engine``): tantivy or whoosh."""
+    if engine == "whoosh":
+        from unioncat.index.whoosh_engine import WhooshEngine
+
+        return WhooshEngine(path, create)  # type: ignore[return-value]
+    return TantivyEngine(path, create)

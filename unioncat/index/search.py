@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import tantivy
-
 from unioncat.config.model import Config
 from unioncat.cql import SortKey, parse
 from unioncat.holdings.view import holdings_for
-from unioncat.index.engine import TantivyEngine
+from unioncat.index.engine import open_engine
 from unioncat.store import Store
 
 AVAILABLE_SCAN = 10_000
@@ -23,7 +21,7 @@ def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset
                available: bool = False) -> dict[str, Any]:
     """Run a CQL query; return total, records (with copies per member) and facets."""
     parsed = parse(query)
-    engine = TantivyEngine(cfg.index.path, create=False)
+    engine = open_engine(cfg.index.engine, cfg.index.path, create=False)
     keys: tuple[SortKey, ...] = ()
     if sort:
         name, _, direction = sort.partition(":")
@@ -31,9 +29,7 @@ def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset
         keys = (SortKey(name, (Modifier("sort.descending"),) if direction == "desc" else ()),)
     extra = None
     if libraries:
-        terms = [(tantivy.Occur.Should, tantivy.Query.term_query(engine.schema, "member", lib.upper()))
-                 for lib in libraries]
-        extra = tantivy.Query.boolean_query(terms)
+        extra = engine.builder().any_of([engine.builder().term("member", lib.upper()) for lib in libraries])
     if available:
         hits = engine.search(parsed, limit=AVAILABLE_SCAN, sort=keys, facets=facets, extra=extra)
         rows = [(i, d) for i, d in zip(hits.ids, hits.displays) if _copies(store, d)[1]]

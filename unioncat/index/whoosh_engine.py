@@ -1,0 +1,130 @@
+"""Whoosh (whoosh-reloaded 2.7.5): the pure-Python engine for small installations.
+
+Same documents, same tokens (ours, through a space-separated tokenizer), same CQL
+translation (``WhooshBuilder``).  Measured too slow past about 50,000 records for
+prefix and boolean queries (../shared/reference/search-engines.md); one searcher is
+opened per call, never shared between threads.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from whoosh import fields as wf
+from whoosh import index as windex
+from whoosh import sorting
+from whoosh.analysis import SpaceSeparatedTokenizer
+
+from unioncat.cql import CQLQuery, SortKey
+from unioncat.errors import SearchIndexError, SRUDiagnostic
+from unioncat.index.engine import FACETS, TOKEN_FIELDS, IndexDocument, SearchHits
+from unioncat.index.query import WhooshBuilder, field_for
+
+
+def whoosh_schema() -> wf.Schema:
+    """Return the Whoosh schema matching the tantivy one."""
+    text = {name: wf.TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True) for name in TOKEN_FIELDS}
+    return wf.Schema(id=wf.ID(stored=True, unique=True),
+                     member=wf.KEYWORD(lowercase=False), language=wf.ID(), format=wf.ID(),
+                     sort_title=wf.ID(sortable=True), year=wf.NUMERIC(int, bits=32, sortable=True),
+                     display=wf.STORED(), **text)
+
+
+class WhooshEngine:
+    """The Whoosh implementation of the engine interface."""
+
+    def __init__(self, path: str, create: bool = True) -> None:
+        self.path = path
+        if windex.exists_in(path):
+            self.index = windex.open_dir(path)
+        elif create:
+            os.makedirs(path, exist_ok=True)
+            self.index = windex.create_in(path, whoosh_schema())
+        else:
+            raise SearchIndexError(f"no search index at {path}: run `unioncat index`")
+        self._writer: Any = None
+
+    def writer(self) -> Any:
+        if self._writer is None:
+            self._writer = self.index.writer(limitmb=256)
+        return self._writer
+
+    def add(self, docs: list[IndexDocument]) -> None:
+        """Add (or replace, by id) documents."""
+        writer = self.writer()
+        for doc in docs:
+            values: dict[str, Any] = {name: " ".join(doc.fields.get(name) or []) for name in TOKEN_FIELDS}
+            values = {k: v for k, v in values.items() if v}
+            if doc.year is not None:
+                values["year"] = doc.year
+            writer.update_document(id=doc.id, member=" ".join(m.upper() for m in doc.members),
+                                   language=doc.language or None, format=doc.format or None,
+                                   sort_title=doc.sort_title[:64] or "~",
+                                   display=json.dumps(doc.display, ensure_ascii=False), **values)
+
+    def delete(self, ids: list[str]) -> None:
+        """Delete documents by id."""
+        writer = self.writer()
+        for doc_id in ids:
+            writer.delete_by_term("id", doc_id)
+
+    def commit(self) -> None:
+        """Make every change searchable."""
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer = None
+
+    def builder(self) -> WhooshBuilder:
+        """Return the query builder of this engine (for filters added to a CQL query)."""
+        return WhooshBuilder()
+
+    def count(self) -> int:
+        """Return how many documents are searchable."""
+        with self.index.searcher() as searcher:
+            return int(searcher.doc_count())
+
+    def search(self, parsed: CQLQuery, limit: int = 10, offset: int = 0,
+               sort: tuple[SortKey, ...] = (), facets: tuple[str, ...] = (),
+               extra: Any = None) -> SearchHits:
+        """Run a parsed CQL query."""
+        from whoosh import query as wq
+
+        query = WhooshBuilder().query(parsed)
+        if extra is not None:
+            query = wq.And([query, extra])
+        sortedby, reverse = None, False
+        for key in sort or parsed.sort:
+            name = {"year": "year", "title": "sort_title"}.get(field_for(key.index))
+            if name is None:
+                raise SRUDiagnostic(80, key.index, f"cannot sort by {key.index}")
+            sortedby, reverse = name, key.descending
+            break
+        groups = {}
+        for name in facets:
+            target = FACETS.get(name)
+            if target is None:
+                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format)")
+            groups[name] = sorting.FieldFacet(target, allow_overlap=target == "member")
+        with self.index.searcher() as searcher:
+            results = searcher.search(query, limit=offset + limit if limit else None, sortedby=sortedby,
+                                      reverse=reverse, groupedby=groups or None)
+            page = list(results)[offset:offset + limit]
+            ids = [hit["id"] for hit in page]
+            displays = [json.loads(hit["display"]) for hit in page]
+            counts = {name: dict(sorted(((str(k), len(v)) for k, v in results.groups(name).items()),
+                                        key=lambda kv: -kv[1])[:20]) for name in groups}
+            # len(results) is an estimate for some queries (AndNot); count the matches exactly.
+            total = sum(1 for _ in searcher.docs_for_query(query))
+            return SearchHits(total, ids, displays, counts)
+
+    def terms(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
+        """Return up to ``count`` terms of a field from ``start`` on, with document counts."""
+        with self.index.searcher() as searcher:
+            out = []
+            for text, info in searcher.reader().iter_field(field, start):
+                out.append((text.decode("utf-8") if isinstance(text, bytes) else text,
+                            int(info.doc_frequency())))
+                if len(out) >= count:
+                    break
+            return out
