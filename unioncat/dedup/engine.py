@@ -159,6 +159,8 @@ class Deduplicator:
                 affected = self._all_components(dirty)
             else:
                 affected = self._components(dirty | gone)
+            self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) SELECT master_id FROM"
+                                " clusters WHERE record_id=?", ((rid,) for rid in gone))
             self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
             self._cluster(affected)
             lap("cluster")

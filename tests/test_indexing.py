@@ -1,0 +1,86 @@
+"""Incremental indexing, rebuilds, kill -9 during indexing, and term listing (scan)."""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymarc
+import pytest
+
+from unioncat.config import load_config
+from unioncat.index.engine import open_engine
+from tests.conftest import MARC, ROOT
+
+
+def records(n: int) -> list[pymarc.Record]:
+    with open(MARC / "loc_utf8_100.mrc", "rb") as fh:
+        return [r for _, r in zip(range(n), pymarc.MARCReader(fh))]
+
+
+def run(cfg: Path, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "unioncat", "--config", str(cfg), *args],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def total(cfg: Path, query: str) -> int:
+    return int(json.loads(run(cfg, "search", query, "--format", "json"))["total"])
+
+
+@pytest.mark.parametrize("engine", ["tantivy", "whoosh"])
+def test_incremental_index_follows_changes_and_deletions(write_config, tmp_path: Path, engine: str) -> None:  # type: ignore[no-untyped-def]
+    recs = records(30)
+    drop = tmp_path / "a.mrc"
+    drop.write_bytes(b"".join(r.as_marc() for r in recs))
+    cfg = write_config({"id": "A", "path": str(drop)}, extra=f'engine = "{engine}"')
+    run(cfg, "run")
+    assert total(cfg, "cql.allRecords=1") == 30
+    title = recs[0]["245"]["a"]
+    recs[0]["245"]["a"] = "Zyxwvut unmistakable retitling"
+    drop.write_bytes(b"".join(r.as_marc() for r in recs[:29]))  # the last record is gone
+    run(cfg, "import", "A")
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        db.execute("UPDATE records SET deleted=1, updated='2999-01-01T00:00:00.000Z' WHERE id=?",
+                   (f"A.{recs[29]['001'].data.strip()}",))
+    run(cfg, "dedup")
+    stats = json.loads(run(cfg, "index", "--json"))
+    assert stats["rebuilt"] is False and stats["documents"] == 1 and stats["deleted"] == 1
+    assert total(cfg, "dc.title=zyxwvut") == 1 and total(cfg, "cql.allRecords=1") == 29
+    assert total(cfg, f'dc.title="{title.rstrip(" /:")}"') == 0 or title.startswith("Zyx")
+    rebuilt = json.loads(run(cfg, "index", "--rebuild", "--json"))
+    assert rebuilt["rebuilt"] is True and rebuilt["total"] == 29
+
+
+def test_kill_9_during_indexing_leaves_the_previous_index_searchable(write_config, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     shared_data: Path) -> None:
+    cfg = write_config({"id": "L", "path": str(MARC / "loc_utf8_100.mrc")})
+    run(cfg, "run")
+    assert total(cfg, "cql.allRecords=1") == 100
+    chunk = shared_data / "loc-booksall-2016" / "BooksAll.2016.part01.recs010001-020000.mrc.gz"
+    run(cfg, "import", "L", str(chunk))
+    run(cfg, "dedup")
+    proc = subprocess.Popen([sys.executable, "-m", "unioncat", "--config", str(cfg), "index"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert total(cfg, "cql.allRecords=1") >= 100  # still searchable, old or partly new
+    run(cfg, "index")
+    assert total(cfg, "cql.allRecords=1") == 10100
+
+
+def test_terms_from_a_start_term(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "L", "path": str(MARC / "loc_utf8_100.mrc")})
+    run(cfg, "run")
+    config = load_config(str(cfg))
+    engine = open_engine(config.index.engine, config.index.path, create=False)
+    terms = engine.terms("title", "hist", 5)
+    assert terms and all(t >= "hist" for t, _ in terms) and [t for t, _ in terms] == sorted(t for t, _ in terms)
+    assert all(n >= 1 for _, n in terms)
