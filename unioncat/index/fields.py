@@ -51,6 +51,7 @@ class DocParts:
     material: str = ""
     title: str = ""
     author: str = ""
+    control_number: str = ""  # 001: searchable as a local number
 
 
 def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
@@ -66,6 +67,7 @@ def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
             continue
         by_tag.setdefault(tag, []).append(subs)
     parts = DocParts(material=leader[6:8])
+    parts.control_number = controls.get("001", "").strip()
     for name, spec in mapping.items():
         values = []
         for part in spec.split():
@@ -106,6 +108,8 @@ def identifier_tokens(parts: DocParts) -> dict[str, list[str]]:
                 isbns.append(core + ("X" if (11 - check) % 11 == 10 else str((11 - check) % 11)))
     issns = [i.replace("-", "") for i in (issn(v) for v in parts.text.get("issn", [])) if i]
     ids = [t for v in parts.text.get("ids", []) for t in fold(v).split()]
+    if parts.control_number:
+        ids.append(fold(parts.control_number).replace(" ", ""))
     return {"isbn": isbns, "issn": issns, "ids": ids}
 
 
