@@ -36,7 +36,7 @@ def marc_dir() -> Path:
     return MARC
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Return ../shared/data, or skip: the large corpus is not part of a clean clone."""
     if not SHARED_DATA.is_dir():

@@ -19,7 +19,7 @@ MAPPING: dict[str, dict[str, str]] = {
     "marc21": {
         "title": "245abfgknps 246abnp 240ak 130a 730a 740a",
         "author": "100abcdq 110ab 111acd 700abcdq 710ab 711acd",
-        "subject": "600abcdvxyz 610abvxyz 611avxyz 630avxyz 650abvxyz 651avxyz 655avxyz",
+        "subject": "600abcdtvxyz 610abtvxyz 611atvxyz 630avxyz 650abvxyz 651avxyz 655avxyz",
         "publisher": "260b 264b", "place": "260a 264a", "series": "490av 830anpv 440anpv",
         "notes": "500a 504a 505art 520a", "classification": "050ab 082a 084a",
         "isbn": "020az", "issn": "022ayz", "ids": "010a 035a 024a", "language": "041a",
@@ -37,8 +37,10 @@ TEXT_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "no
                "classification", "language")
 _SPEC = {fmt: [(part[:3], part[3:]) for spec in m.values() for part in spec.split()]
          for fmt, m in MAPPING.items()}
-_TAGS = {fmt: {tag for tag, _ in specs} | ({"880"} if fmt == "marc21" else set())
-         for fmt, specs in _SPEC.items()}
+# "any" searches the text of every data field 010-899, as Zebra's Any (BIB-1 1016) does.
+_ALL_DATA = {f"{n:03d}" for n in range(10, 900)}
+_TAGS = {fmt: _ALL_DATA | {tag for tag, _ in specs} for fmt, specs in _SPEC.items()}
+_NOT_TEXT = set("0123456789")  # $6 linkage, $8 sequence, $0/$1 authority ids, $2 sources
 
 
 @dataclass
@@ -52,6 +54,7 @@ class DocParts:
     title: str = ""
     author: str = ""
     control_number: str = ""  # 001: searchable as a local number
+    all_text: list[str] = field(default_factory=list)  # every data field, for "any"
 
 
 def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
@@ -67,6 +70,8 @@ def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
             continue
         by_tag.setdefault(tag, []).append(subs)
     parts = DocParts(material=leader[6:8])
+    parts.all_text = [" ".join(v for c, v in subs if c not in _NOT_TEXT and v.strip())
+                      for tag, _, subs in found]
     parts.control_number = controls.get("001", "").strip()
     for name, spec in mapping.items():
         values = []
@@ -124,7 +129,5 @@ def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
     cjk = [v for part in members for name in ("title", "author") for v in part.text.get(name, [])
            if has_cjk(v)]
     fields["pinyin"] = [tok for value in cjk for tok in pinyin_tokens(value)]
-    fields["any"] = [tok for name in ("title", "author", "subject", "publisher", "place", "series",
-                                      "notes", "classification", "isbn", "issn", "ids")
-                     for tok in fields.get(name, [])]
+    fields["any"] = [tok for part in members for value in part.all_text for tok in tokens(value)]
     return fields
