@@ -22,6 +22,7 @@ from unioncat.store import Store
 from unioncat.text import fold
 
 BATCH = 2000
+COMMIT_EVERY = 50_000
 
 
 @dataclass
@@ -121,6 +122,8 @@ def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: In
             engine.add(batch)
             stats.documents += len(batch)
             batch.clear()
+            if stats.documents % COMMIT_EVERY == 0:
+                engine.flush()  # bounded memory: segments go to disk as we go
             if progress:
                 progress(n, total)
     engine.add(batch)

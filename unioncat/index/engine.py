@@ -24,7 +24,7 @@ TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "n
 RAW_FIELDS = ("id", "member", "language", "format")
 FACETS = {"library": "member", "member": "member", "language": "language", "format": "format",
           "year": "year"}
-WRITER_HEAP = 256 << 20
+WRITER_HEAP = 96 << 20
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class TantivyEngine:
 
     def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=2)
+            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
         return self._writer
 
     def add(self, docs: list[IndexDocument]) -> None:
@@ -102,6 +102,11 @@ class TantivyEngine:
         writer = self.writer()
         for doc_id in ids:
             writer.delete_documents_by_term("id", doc_id)
+
+    def flush(self) -> None:
+        """Write what the writer holds to disk (a commit, on a rebuild's private copy)."""
+        if self._writer is not None:
+            self._writer.commit()
 
     def commit(self) -> None:
         """Make every change searchable, atomically."""

@@ -69,6 +69,10 @@ class WhooshEngine:
         for doc_id in ids:
             writer.delete_by_term("id", doc_id)
 
+    def flush(self) -> None:
+        """Write what the writer holds to disk."""
+        self.commit()
+
     def commit(self) -> None:
         """Make every change searchable."""
         if self._writer is not None:
