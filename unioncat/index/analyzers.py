@@ -17,12 +17,14 @@ from unioncat.text import CJK_CLASS, fold
 
 _RUN = re.compile(f"[{CJK_CLASS}]+|[^\\s{CJK_CLASS}]+")
 _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
+_CJK_SPACE = re.compile(f"(?<=[{CJK_CLASS}]) (?=[{CJK_CLASS}])")
 
 
 def tokens(text: str) -> list[str]:
     """Return the index tokens of a text, in order (positions are list indexes)."""
     out: list[str] = []
-    for run in _RUN.findall(fold(text)):
+    # Spaces inside CJK (LoC writes 金　庸, catalogues space words at will) mean nothing.
+    for run in _RUN.findall(_CJK_SPACE.sub("", fold(text))):
         if _CJK_RUN.fullmatch(run):
             out.extend(bigrams(run))
         else:
@@ -47,7 +49,7 @@ def _pinyin():  # type: ignore[no-untyped-def]
 def pinyin_tokens(text: str) -> list[str]:
     """Return syllable runs (1 to 4 syllables, written together) of the Chinese in text."""
     out: list[str] = []
-    for run in _CJK_RUN.findall(fold(text)):
+    for run in _CJK_RUN.findall(_CJK_SPACE.sub("", fold(text))):
         syllables = [s for s in _pinyin()(run) if s]
         for size in range(1, 5):
             out.extend("".join(syllables[i:i + size]) for i in range(len(syllables) - size + 1))
