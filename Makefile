@@ -47,7 +47,11 @@ demo: venv
 	@echo "== Where to borrow it, at every member that has it"
 	$(U) holdings CITY.00470353 --cluster
 	@echo
-	@echo "Done. Try: $(U) show CITY.00470353 --format marcxml"
+	@echo "== Searching the union catalogue: a Traditional-script title, and pinyin"
+	$(U) search '連城訣'
+	$(U) search 'hongloumeng or lianchengjue' --facet library
+	@echo
+	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
 
 test: venv system-deps
 	$(BIN)/python -m mypy unioncat
@@ -62,6 +66,9 @@ bench: venv
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/availability_bench.py
 	$(BIN)/python bench/harvest_bench.py
+	$(BIN)/python bench/dedup_eval.py
+	$(BIN)/python bench/index_bench.py
+	$(BIN)/python bench/nightly_bench.py
 
 clean:
 	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info

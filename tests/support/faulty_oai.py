@@ -18,7 +18,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+from tests.support import QuietHandler
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -132,24 +133,10 @@ class FaultyOAI:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         provider = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 query = parse_qs(urlsplit(self.path).query)
-                params = {k: v[0] for k, v in query.items()}
-                status, headers, body = provider.respond(params)
-                if status < 0:
-                    self.close_connection = True
-                    self.connection.close()
-                    return
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                status, headers, body = provider.respond({k: v[0] for k, v in query.items()})
+                self.reply(status, body, headers)
 
         return Handler

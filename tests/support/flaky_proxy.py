@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+from tests.support import QuietHandler
 from urllib.parse import urlsplit
 
 
@@ -40,31 +41,17 @@ class FlakyProxy:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802
                 with proxy.lock:
                     proxy.count += 1
                     fault = proxy.faults.get(proxy.count, proxy.faults.get(0, ""))
                     proxy.paths.append(self.path)
-                if fault == "drop":
-                    self.close_connection = True
-                    self.connection.close()
+                if fault in ("drop", "500"):
+                    self.reply(-1 if fault == "drop" else 500, b"upstream trouble")
                     return
-                if fault == "500":
-                    body = b"upstream trouble"
-                    self.send_response(500)
-                else:
-                    with urllib.request.urlopen(proxy.base + self.path, timeout=30) as resp:
-                        body = resp.read()
-                    if fault == "truncate":
-                        body = body[: len(body) // 2]
-                    self.send_response(200)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                with urllib.request.urlopen(proxy.base + self.path, timeout=30) as resp:
+                    body = resp.read()
+                self.reply(200, body[: len(body) // 2] if fault == "truncate" else body)
 
         return Handler
