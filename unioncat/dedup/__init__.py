@@ -1,1 +1,7 @@
-"""Deduplication of member records into consortium master records (issue 6: not written yet)."""
+"""Deduplication of member records into consortium master records.
+
+Modules: ``normalize`` (folding, identifiers, numbers, editions), ``fields`` (the
+declarative MARC 21 and UNIMARC/CNMARC mapping), ``keys`` (blocking), ``match`` (the
+comparator), ``engine`` (runs, clustering, overrides), ``clusters`` (export, show,
+master records).
+"""
