@@ -84,3 +84,14 @@ def test_terms_from_a_start_term(write_config, tmp_path: Path) -> None:  # type:
     terms = engine.terms("title", "hist", 5)
     assert terms and all(t >= "hist" for t, _ in terms) and [t for t, _ in terms] == sorted(t for t, _ in terms)
     assert all(n >= 1 for _, n in terms)
+
+
+def test_switching_engines_asks_for_a_rebuild(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = write_config({"id": "L", "path": str(MARC / "loc_utf8_100.mrc")})
+    run(cfg, "run")
+    cfg = write_config({"id": "L", "path": str(MARC / "loc_utf8_100.mrc")}, extra='engine = "whoosh"')
+    out = subprocess.run([sys.executable, "-m", "unioncat", "--config", str(cfg), "search", "history"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 1 and "built by tantivy" in out.stderr and "--rebuild" in out.stderr
+    run(cfg, "index", "--rebuild")
+    assert total(cfg, "cql.allRecords=1") == 100

@@ -195,8 +195,28 @@ class TantivyEngine:
         return out
 
 
+MARKER = "unioncat-engine"
+
+
 def open_engine(engine: str, path: str, create: bool = True) -> TantivyEngine:
-    """Open the configured engine (``[index] engine``): tantivy or whoosh."""
+    """Open the configured engine (``[index] engine``): tantivy or whoosh.
+
+    The index directory remembers which engine built it, so switching engines in the
+    config asks for a rebuild instead of writing one engine's files over the other's.
+    """
+    marker = os.path.join(path, MARKER)
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as fh:
+            built = fh.read().strip()
+        if built != engine:
+            raise SearchIndexError(f"{path} was built by {built}, the config asks for {engine}: "
+                                   "run `unioncat index --rebuild`")
+    elif os.path.isdir(path) and os.listdir(path):
+        raise SearchIndexError(f"{path} is not a unioncat index: run `unioncat index --rebuild`")
+    elif create:
+        os.makedirs(path, exist_ok=True)
+        with open(marker, "w", encoding="utf-8") as fh:
+            fh.write(engine + "\n")
     if engine == "whoosh":
         from unioncat.index.whoosh_engine import WhooshEngine
 
