@@ -45,6 +45,7 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
     """Harvest one source; return its stats (``stats.error`` set when it failed)."""
     saved = store.checkpoint(source.id) or {}
     harvester = factory(source, saved, full=full, from_=from_, until=until)
+    harvester.since_load = store.next_load_id()
 
     def finish(stats: LoadStats) -> None:
         state = harvester.resume_point or {}
@@ -56,8 +57,8 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
                                   f"came twice{'; ' + moved if moved else ''}): "
                                   "records not seen were not marked deleted this run")
         elif harvester.sweeps_unseen():
-            # since_local is when this run (or the run it resumed) began, on our clock.
-            stats.deleted += store.mark_unseen_deleted(source.id, state["since_local"])
+            # since_load is the first load of this run (or of the run it resumed).
+            stats.deleted += store.mark_unseen_deleted(source.id, int(state.get("since_load") or 0))
         elif getattr(source, "sweep", False) and hasattr(harvester, "list_identifiers"):
             stats.deleted += _sweep(store, source, harvester)
         store.save_checkpoint(source.id, {"run": None, "last_success": {
@@ -82,10 +83,10 @@ def _sweep(store: Store, source: SourceConfig, harvester: Any) -> int:
     info = harvester.identify()
     if info.deleted_record != "no":
         return 0
-    started = now()
+    listed: set[str] = set()
     for identifiers in harvester.list_identifiers():
-        store.touch(source.id, identifiers, 0)
-    return store.mark_unseen_deleted(source.id, started)
+        listed.update(identifiers)
+    return store.mark_unlisted_deleted(source.id, listed)
 
 
 @contextlib.contextmanager

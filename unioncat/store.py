@@ -289,23 +289,30 @@ class Store:
                         (rec.datestamp, stamp, stamp, load_id, row[0]))
         return "deleted", row[0]
 
-    def mark_unseen_deleted(self, source: str, since: str) -> int:
-        """Mark deleted every live record of a source not seen since a time (full runs)."""
+    def next_load_id(self) -> int:
+        """Return the id the next load will get (runs are serialised by the run lock)."""
+        return int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM loads").fetchone()[0])
+
+    def mark_unseen_deleted(self, source: str, since_load: int) -> int:
+        """Mark deleted every live record of a source no load since ``since_load`` has seen."""
+        return self._mark_deleted(source, "(last_load IS NULL OR last_load < ?)", (since_load,))
+
+    def mark_unlisted_deleted(self, source: str, listed: set[str]) -> int:
+        """Mark deleted every live record of a source whose protocol id is not listed."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (pid TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.listed")
+        self.db.executemany("INSERT OR IGNORE INTO temp.listed VALUES (?)", ((p,) for p in listed))
+        return self._mark_deleted(source, "protocol_id IS NOT NULL AND protocol_id NOT IN"
+                                  " (SELECT pid FROM temp.listed)", ())
+
+    def _mark_deleted(self, source: str, condition: str, args: tuple[object, ...]) -> int:
         stamp = now()
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            cur = self.db.execute("UPDATE records SET deleted=1, updated=? WHERE source=? AND"
-                                  " deleted=0 AND last_seen < ?", (stamp, source, since))
+            cur = self.db.execute(f"UPDATE records SET deleted=1, updated=? WHERE source=? AND"
+                                  f" deleted=0 AND {condition}", (stamp, source, *args))
             self.db.execute("DELETE FROM items WHERE origin IN (SELECT id FROM records WHERE"
                             " source=? AND deleted=1 AND updated=?)", (source, stamp))
-        return cur.rowcount
-
-    def touch(self, source: str, protocol_ids: Sequence[str], load_id: int) -> int:
-        """Record that records were listed by the server (ListIdentifiers sweeps)."""
-        stamp = now()
-        cur = self.db.executemany(
-            "UPDATE records SET last_seen=?, last_load=? WHERE source=? AND protocol_id=?",
-            [(stamp, load_id, source, pid) for pid in protocol_ids])
         return cur.rowcount
 
     def _claim_id(self, rec: SourceRecord, digest: bytes,

@@ -45,8 +45,11 @@ def local_id_for(control_number: str, protocol_id: str | None, digest: bytes) ->
 class NetworkHarvester:
     """What OAI-PMH, SRU and Z39.50 harvesters share: counters and resume state.
 
-    ``_state`` is the running harvest (token, position, ``since_local`` ...); it is
-    saved with every :class:`Checkpoint` next to the last successful run."""
+    ``_state`` is the running harvest (token, position, ``since_load`` ...); it is
+    saved with every :class:`Checkpoint` next to the last successful run.
+    ``since_load`` is the first load (store ``loads`` id) of the run, set by the
+    caller: a full run marks deleted the records no load since then has seen.  Load
+    ids, not clock times: a virtual machine's clock can step back between two runs."""
 
     def __init__(self, source: SourceConfig, checkpoint: dict[str, Any] | None) -> None:
         self.source = source
@@ -54,6 +57,7 @@ class NetworkHarvester:
         self.pages = 0
         self.stripped = 0
         self.warnings: list[str] = []
+        self.since_load = 0
         self._state: dict[str, Any] = {}
 
     @property

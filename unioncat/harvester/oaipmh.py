@@ -38,7 +38,7 @@ from unioncat.harvester.base import local_id_for
 from unioncat.harvester.http import HttpClient, HttpHarvester
 from unioncat.marc.reader import is_marc_record, item_from_element
 from unioncat.marc.records import local_name
-from unioncat.models import Checkpoint, Rejected, SourceRecord, content_hash, now
+from unioncat.models import Checkpoint, Rejected, SourceRecord, content_hash
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 _O = f"{{{OAI_NS}}}"
@@ -125,7 +125,7 @@ class OAIHarvester(HttpHarvester):
         else:
             self._state = {"verb": "ListRecords", "set_index": 0, "token": None,
                            "from": self._from_date(info, since), "until": self.until,
-                           "started": info.response_date, "since_local": now(),
+                           "started": info.response_date, "since_load": self.since_load,
                            "full": self.full}
         yield self.checkpoint()
         while self._state["set_index"] < len(self.sets):

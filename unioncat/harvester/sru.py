@@ -72,7 +72,7 @@ class SRUHarvester(HttpHarvester):
         else:
             query, complete = self._query(since)
             self._state = {"query": query, "start": 1, "total": None, "complete": complete,
-                           "since_local": now(), "started": now()}
+                           "since_load": self.since_load, "started": now()}
         yield self.checkpoint()
         # The next page is fetched in a second thread while this one is stored.
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -72,7 +72,7 @@ class Z3950Harvester(NetworkHarvester):
         """Search once, then present every record in chunks."""
         run = self.saved.get("run")
         self._state = dict(run) if run else {"position": 1, "total": None,
-                                             "since_local": now(), "started": now()}
+                                             "since_load": self.since_load, "started": now()}
         self._state["total"] = self._connect()
         yield self.checkpoint()
         failures = 0
