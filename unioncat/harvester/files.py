@@ -45,6 +45,7 @@ class FileHarvester:
                               "no path configured and none given on the command line")
         self._files: list[str] = []
         self._done_bytes = 0
+        self._total_bytes = 0
         self._current: MarcFile | None = None
         self.failures: list[FatalReadError] = []
         self.warnings: list[str] = []
@@ -56,13 +57,14 @@ class FileHarvester:
 
     def progress(self) -> tuple[int, int]:
         """Return (bytes read, total bytes) over all files of this import."""
-        total = sum(os.path.getsize(f) for f in self._files) if self._files else 0
+        total = self._total_bytes
         now = self._done_bytes + (self._current.bytes_read() if self._current else 0)
         return min(now, total), total
 
     def harvest(self, since: str | None = None) -> Iterator[SourceRecord | Rejected]:
         """Yield every record of every file; a file that breaks is reported and skipped."""
         self._files = expand_paths(self.paths)
+        self._total_bytes = sum(os.path.getsize(f) for f in self._files)  # once, not per batch
         for path in self._files:
             self._current = MarcFile(path, self.source.format, self.source.encoding)
             try:

@@ -69,7 +69,6 @@ class Page:
     response_date: str
     records: list[etree._Element]
     token: str | None
-    stripped: int
 
 
 class OAIHarvester(HttpHarvester):
@@ -264,7 +263,7 @@ class OAIHarvester(HttpHarvester):
         token_el = body.find(f"{_O}resumptionToken")
         token = (token_el.text or "").strip() if token_el is not None else ""
         return Page(response_date=root.findtext(f"{_O}responseDate", "").strip(),
-                    records=body.findall(f"{_O}{child}"), token=token or None, stripped=0)
+                    records=body.findall(f"{_O}{child}"), token=token or None)
 
     def _request(self, params: dict[str, str]) -> etree._Element:
         """GET and parse one response; a malformed one is fetched again, then fatal."""

@@ -78,7 +78,7 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
     stats = IndexStats()
     dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, cfg.index.path)
-    _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty))
+    _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty), replace=True)
     engine.commit()
     store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
     stats.total = engine.count()
@@ -95,7 +95,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     shutil.rmtree(fresh, ignore_errors=True)
     masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, fresh)
-    _write(engine, documents(store, cfg, masters), stats, progress, len(masters))
+    _write(engine, documents(store, cfg, masters), stats, progress, len(masters), replace=False)
     engine.commit()
     stats.total = engine.count()
     del engine
@@ -110,7 +110,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
 
 
 def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: IndexStats,
-           progress: Callable[[int, int], None] | None, total: int) -> None:
+           progress: Callable[[int, int], None] | None, total: int, replace: bool) -> None:
     batch: list[IndexDocument] = []
     gone: list[str] = []
     for n, doc in enumerate(docs, 1):
@@ -119,14 +119,14 @@ def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: In
         else:
             batch.append(doc)
         if len(batch) >= BATCH:
-            engine.add(batch)
+            engine.add(batch, replace)
             stats.documents += len(batch)
             batch.clear()
             if stats.documents % COMMIT_EVERY == 0:
                 engine.flush()  # bounded memory: segments go to disk as we go
             if progress:
                 progress(n, total)
-    engine.add(batch)
+    engine.add(batch, replace)
     stats.documents += len(batch)
     engine.delete(gone)
     stats.deleted += len(gone)

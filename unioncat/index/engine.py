@@ -90,11 +90,12 @@ class TantivyEngine:
             self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
         return self._writer
 
-    def add(self, docs: list[IndexDocument]) -> None:
-        """Add (or replace, by id) documents."""
+    def add(self, docs: list[IndexDocument], replace: bool = True) -> None:
+        """Add documents, replacing any with the same id (a fresh rebuild has none)."""
         writer = self.writer()
         for doc in docs:
-            writer.delete_documents_by_term("id", doc.id)
+            if replace:
+                writer.delete_documents_by_term("id", doc.id)
             writer.add_document(self._document(doc))
 
     def delete(self, ids: list[str]) -> None:

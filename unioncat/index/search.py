@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from unioncat.config.model import Config
-from unioncat.cql import SortKey, parse
+from unioncat.cql import Modifier, SortKey, parse
 from unioncat.holdings.view import holdings_for
 from unioncat.index.engine import open_engine
 from unioncat.store import Store
@@ -25,7 +25,6 @@ def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset
     keys: tuple[SortKey, ...] = ()
     if sort:
         name, _, direction = sort.partition(":")
-        from unioncat.cql import Modifier
         keys = (SortKey(name, (Modifier("sort.descending"),) if direction == "desc" else ()),)
     extra = None
     if libraries:

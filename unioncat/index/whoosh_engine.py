@@ -50,8 +50,8 @@ class WhooshEngine:
             self._writer = self.index.writer(limitmb=256)
         return self._writer
 
-    def add(self, docs: list[IndexDocument]) -> None:
-        """Add (or replace, by id) documents."""
+    def add(self, docs: list[IndexDocument], replace: bool = True) -> None:
+        """Add documents, replacing any with the same id (update_document checks cheaply)."""
         writer = self.writer()
         for doc in docs:
             values: dict[str, Any] = {name: " ".join(doc.fields.get(name) or []) for name in TOKEN_FIELDS}

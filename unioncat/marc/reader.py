@@ -146,7 +146,7 @@ class MarcFile:
                     if local_name(elem) != "record" or not is_marc_record(elem):
                         continue
                     position += 1
-                    yield self._xml_item(elem, position)
+                    yield item_from_element(elem, position)
                     _release(elem)
                 if source.stripped:
                     self.warnings.append(f"{self.path}: {source.stripped} characters not allowed "
@@ -157,9 +157,6 @@ class MarcFile:
                 line = exc.lineno if exc.lineno else "?"
                 raise FatalReadError(self.path, f"XML not well-formed at line {line}: {exc.msg}",
                                      getattr(source, "consumed", None)) from exc
-
-    def _xml_item(self, elem: etree._Element, position: int) -> MarcItem | RecordError:
-        return item_from_element(elem, position)
 
 
 def item_from_iso2709(data: bytes, position: int, fmt: str, encoding: str = "auto", *,
