@@ -68,3 +68,21 @@ def holdings_for(store: Store, record_ids: list[str], names: dict[str, str] | No
         members.append(entry)
     members.sort(key=lambda m: (m["available"] == 0, m["member"]))
     return members
+
+
+_AVAILABLE = (
+    "SELECT DISTINCT c.master_id, i.source FROM items i"
+    " JOIN clusters c ON c.record_id = i.record_id"
+    " JOIN records r ON r.id = i.record_id AND r.deleted = 0"
+    " LEFT JOIN availability a ON a.item_id = i.item_id"
+    " WHERE (CASE WHEN a.updated > i.updated THEN a.status ELSE i.status END) = 'available'")
+
+
+def available_masters(store: Store) -> dict[str, frozenset[str]]:
+    """Return the master ids with a copy on the shelf: per member code (upper case),
+    and under ``""`` at any member.  Statuses are the newest of record and feed."""
+    per: dict[str, set[str]] = {"": set()}
+    for master, source in store.db.execute(_AVAILABLE):
+        per.setdefault(source.upper(), set()).add(master)
+        per[""].add(master)
+    return {code: frozenset(ids) for code, ids in per.items()}

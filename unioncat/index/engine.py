@@ -17,7 +17,7 @@ import tantivy
 
 from unioncat.cql import CQLQuery, SortKey
 from unioncat.errors import SRUDiagnostic, SearchIndexError
-from unioncat.index.query import TantivyBuilder, field_for
+from unioncat.index.query import AvailableSets, TantivyBuilder, field_for
 
 TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
                 "classification", "isbn", "issn", "ids", "any", "pinyin")
@@ -146,9 +146,9 @@ class TantivyEngine:
 
     def search(self, parsed: CQLQuery, limit: int = 10, offset: int = 0,
                sort: tuple[SortKey, ...] = (), facets: tuple[str, ...] = (),
-               extra: tantivy.Query | None = None) -> SearchHits:
-        """Run a parsed CQL query."""
-        query = TantivyBuilder(self.schema).query(parsed)
+               extra: tantivy.Query | None = None, available: AvailableSets | None = None) -> SearchHits:
+        """Run a parsed CQL query (``available`` answers ``local.available`` clauses)."""
+        query = TantivyBuilder(self.schema, available).query(parsed)
         if extra is not None:
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, extra)])
         searcher = self.index.searcher()

@@ -8,11 +8,16 @@ map to index fields; relations ``= adj ==`` are phrases, ``all`` and ``any`` AND
 OR the words, ``< <= > >= <>`` compare years, ``*`` and ``?`` truncate a word.
 Unknown context sets and indexes give SRU diagnostics 15 and 16; relations an index
 cannot take, 19.
+
+``local.available`` is answered from the holdings store at query time, not from the
+index: ``local.available=true`` (a copy on the shelf at any member), ``=false``, or
+``=CITY`` / ``any "CITY DIST"`` (on the shelf at those members).  The builder is given
+a function returning the master ids per member (cached by the caller).
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import tantivy
 from whoosh import query as wq
@@ -45,10 +50,14 @@ INDEXES: dict[str, str] = {
     "local.classification": "classification", "classification": "classification",
     "local.series": "series", "series": "series", "local.notes": "notes", "notes": "notes",
     "local.pinyin": "pinyin", "pinyin": "pinyin",
+    "local.available": "available", "available": "available",
 }
 CONTEXT_SETS = {"cql", "dc", "bath", "rec", "local"}
 RAW_FIELDS = {"member", "format", "id"}
 NUMERIC = {"year"}
+YES = {"true", "yes", "1", "available", "y"}
+NO = {"false", "no", "0", "n"}
+AvailableSets = Callable[[], dict[str, frozenset[str]]]
 
 
 def field_for(index: str) -> str:
@@ -63,6 +72,8 @@ def field_for(index: str) -> str:
 
 class Translator:
     """Translates a CQL tree with one engine's query constructors (the subclasses)."""
+
+    available: AvailableSets | None = None
 
     # constructors each engine provides --------------------------------------------
     def term(self, field: str, value: str) -> Any:
@@ -89,6 +100,9 @@ class Translator:
     def regex(self, field: str, pattern: str) -> Any:
         raise NotImplementedError
 
+    def ids(self, values: frozenset[str]) -> Any:
+        raise NotImplementedError
+
     # the translation ----------------------------------------------------------------
     def query(self, parsed: CQLQuery) -> Any:
         """Translate a whole query tree."""
@@ -111,6 +125,8 @@ class Translator:
         rel, term = clause.relation, clause.term
         if field == "*":
             return self.everything()
+        if field == "available":
+            return self.availability(clause)
         if field in NUMERIC:
             return self.year(rel, term)
         if rel in ("<", "<=", ">", ">=", "within", "encloses"):
@@ -122,6 +138,21 @@ class Translator:
             # A reader typing pinyin ("hongloumeng") means the Chinese title.
             return self.any_of([query, self.term("pinyin", query_pinyin(term))])
         return query
+
+    def availability(self, clause: SearchClause) -> Any:
+        if self.available is None:
+            raise SRUDiagnostic(16, clause.index, "availability is not searchable here")
+        if clause.relation not in ("=", "==", "any", "adj", "exact"):
+            raise SRUDiagnostic(19, clause.relation, f"relation {clause.relation!r} is not supported "
+                                f"for {clause.index}")
+        sets = self.available()
+        words = [w.lower() for w in clause.term.split()] or [""]
+        if len(words) == 1 and words[0] in NO:
+            return self.but_not(self.everything(), self.ids(sets.get("", frozenset())))
+        found: set[str] = set()
+        for word in words:
+            found |= sets.get("" if word in YES else word.upper(), frozenset())
+        return self.ids(frozenset(found))
 
     def words(self, field: str, rel: str, term: str) -> Any:
         if field in RAW_FIELDS:
@@ -189,8 +220,9 @@ class Translator:
 class TantivyBuilder(Translator):
     """Makes tantivy.Query objects."""
 
-    def __init__(self, schema: tantivy.Schema) -> None:
+    def __init__(self, schema: tantivy.Schema, available: AvailableSets | None = None) -> None:
         self.schema = schema
+        self.available = available
 
     def term(self, field: str, value: str) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, value)
@@ -217,9 +249,17 @@ class TantivyBuilder(Translator):
     def regex(self, field: str, pattern: str) -> tantivy.Query:
         return tantivy.Query.regex_query(self.schema, field, pattern)
 
+    def ids(self, values: frozenset[str]) -> tantivy.Query:
+        if not values:
+            return tantivy.Query.empty_query()
+        return tantivy.Query.term_set_query(self.schema, "id", sorted(values))
+
 
 class WhooshBuilder(Translator):
     """Makes whoosh.query objects."""
+
+    def __init__(self, available: AvailableSets | None = None) -> None:
+        self.available = available
 
     def term(self, field: str, value: str) -> wq.Query:
         return wq.Term(field, value)
@@ -246,3 +286,6 @@ class WhooshBuilder(Translator):
 
     def regex(self, field: str, pattern: str) -> wq.Query:
         return wq.Regex(field, pattern)
+
+    def ids(self, values: frozenset[str]) -> wq.Query:
+        return wq.Or([wq.Term("id", v) for v in sorted(values)]) if values else wq.NullQuery

@@ -1,19 +1,18 @@
 """Search for the command line: CQL in, master records with copies per member out.
 
 Availability is joined from the holdings store at answer time, never from the
-index, so ``--available`` reflects tonight's feeds without a reindex.
+index, so ``--available`` (the CQL clause ``local.available=true``) reflects tonight's
+feeds without a reindex.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from unioncat.config.model import Config
-from unioncat.cql import Modifier, SortKey, parse
-from unioncat.holdings.view import holdings_for
+from unioncat.cql import BooleanNode, CQLQuery, Modifier, SearchClause, SortKey, parse
+from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.engine import open_engine
 from unioncat.store import Store
-
-AVAILABLE_SCAN = 10_000
 
 
 def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset: int = 0,
@@ -30,24 +29,19 @@ def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset
     if libraries:
         extra = engine.builder().any_of([engine.builder().term("member", lib.upper()) for lib in libraries])
     if available:
-        hits = engine.search(parsed, limit=AVAILABLE_SCAN, sort=keys, facets=facets, extra=extra)
-        rows = [(i, d) for i, d in zip(hits.ids, hits.displays) if _copies(store, d)[1]]
-        total = len(rows)
-        rows = rows[offset:offset + limit]
-    else:
-        hits = engine.search(parsed, limit=limit, offset=offset, sort=keys, facets=facets, extra=extra)
-        rows = list(zip(hits.ids, hits.displays))
-        total = hits.total
+        parsed = CQLQuery(BooleanNode("and", parsed.root, SearchClause("local.available", "=", "true")),
+                          parsed.sort, parsed.prefixes)
+    hits = engine.search(parsed, limit=limit, offset=offset, sort=keys, facets=facets, extra=extra,
+                         available=lambda: available_masters(store))
     records = []
-    for master, display in rows:
-        copies, _ = _copies(store, display)
+    for master, display in zip(hits.ids, hits.displays):
+        copies = _copies(store, display)
         records.append({"id": master, "title": display.get("title", ""), "author": display.get("author", ""),
                         "year": display.get("year"), "members": display.get("members", []),
                         "copies": copies})
-    return {"total": total, "offset": offset, "records": records, "facets": hits.facets}
+    return {"total": hits.total, "offset": offset, "records": records, "facets": hits.facets}
 
 
-def _copies(store: Store, display: dict[str, Any]) -> tuple[dict[str, dict[str, int]], bool]:
+def _copies(store: Store, display: dict[str, Any]) -> dict[str, dict[str, int]]:
     members = holdings_for(store, list(display.get("members", [])))
-    copies = {m["member"]: {"available": m["available"], "total": m["total"]} for m in members}
-    return copies, any(m["available"] for m in members)
+    return {m["member"]: {"available": m["available"], "total": m["total"]} for m in members}

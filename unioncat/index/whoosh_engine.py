@@ -19,7 +19,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 from unioncat.cql import CQLQuery, SortKey
 from unioncat.errors import SearchIndexError, SRUDiagnostic
 from unioncat.index.engine import FACETS, TOKEN_FIELDS, IndexDocument, SearchHits
-from unioncat.index.query import WhooshBuilder, field_for
+from unioncat.index.query import AvailableSets, WhooshBuilder, field_for
 
 
 def whoosh_schema() -> wf.Schema:
@@ -90,11 +90,11 @@ class WhooshEngine:
 
     def search(self, parsed: CQLQuery, limit: int = 10, offset: int = 0,
                sort: tuple[SortKey, ...] = (), facets: tuple[str, ...] = (),
-               extra: Any = None) -> SearchHits:
-        """Run a parsed CQL query."""
+               extra: Any = None, available: AvailableSets | None = None) -> SearchHits:
+        """Run a parsed CQL query (``available`` answers ``local.available`` clauses)."""
         from whoosh import query as wq
 
-        query = WhooshBuilder().query(parsed)
+        query = WhooshBuilder(available).query(parsed)
         if extra is not None:
             query = wq.And([query, extra])
         sortedby, reverse = None, False
