@@ -550,6 +550,22 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
         click.echo(record_text(stored, record))
 
 
+@cli.command()
+@click.option("--host", help="Address to bind (default [server] host, 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (default [server] port, 8765).")
+@click.option("--threads", type=int, help="Worker threads (default [server] threads).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None) -> None:
+    """Serve the union catalogue over SRU (waitress; see the README for gunicorn)."""
+    from unioncat.sru_server.serve import run
+
+    cfg = _config(ctx)
+    host, port = host or cfg.server.host, port or cfg.server.port
+    click.echo(f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} "
+               f"(explain: ?operation=explain&version=1.2); Ctrl-C stops", err=True)
+    run(cfg, host, port, threads or cfg.server.threads)
+
+
 def main() -> None:
     """Run the command line."""
     cli(prog_name="unioncat")

@@ -16,7 +16,8 @@ Grammar (CQL 1.2)::
 
 Input with no index is ``cql.serverChoice`` with relation ``=``, and a query of bare
 words means all of them.  Errors raise :class:`~unioncat.errors.SRUDiagnostic`:
-10 query syntax error, 13 invalid masking, 19 unsupported relation,
+10 query syntax error (also: query too long or too complex), 13 invalid masking,
+14 unbalanced quotes, 19 unsupported relation,
 20 unsupported relation modifier, 27 empty term, 37 unsupported boolean operator,
 80 sort not supported in this form.
 """
@@ -30,6 +31,7 @@ from unioncat.errors import SRUDiagnostic
 RELATIONS = ("==", "<>", "<=", ">=", "=", "<", ">")
 WORD_RELATIONS = ("adj", "all", "any", "within", "encloses", "exact")
 BOOLEANS = ("and", "or", "not", "prox")
+MAX_DEPTH = 32
 _TOKEN = re.compile(r'\s*(?:(")((?:[^"\\]|\\.)*)"|(==|<>|<=|>=|=|<|>|\(|\)|/)|([^\s()=<>/"]+))')
 
 
@@ -101,6 +103,8 @@ def _tokens(text: str) -> list[_Tok]:
         if text[pos:].strip() == "":
             break
         match = _TOKEN.match(text, pos)
+        if (not match or match.end() == pos) and text[pos:].lstrip().startswith('"'):
+            raise SRUDiagnostic(14, text[pos:pos + 20], f"unbalanced quotes at character {pos + 1}")
         if not match or match.end() == pos:
             raise SRUDiagnostic(10, text[pos:pos + 20], f"query syntax error at character {pos + 1}")
         if match.group(1):
@@ -112,10 +116,13 @@ def _tokens(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, max_clauses: int) -> None:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.clauses = 0
+        self.max_clauses = max_clauses
 
     def peek(self, k: int = 0) -> _Tok | None:
         return self.toks[self.i + k] if self.i + k < len(self.toks) else None
@@ -178,7 +185,11 @@ class _Parser:
             raise SRUDiagnostic(10, self.text, "query ends where a search term was expected")
         if not tok.quoted and tok.text == "(":
             self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise SRUDiagnostic(10, "(", f"parentheses nested deeper than {MAX_DEPTH}")
             node = self.scoped(prefixes)
+            self.depth -= 1
             close = self.peek()
             if close is None or close.quoted or close.text != ")":
                 raise SRUDiagnostic(10, self.text, "missing closing parenthesis")
@@ -219,6 +230,9 @@ class _Parser:
 
     def search(self, index: str, relation: str, term: str, mods: tuple[Modifier, ...],
                prefixes: dict[str, str]) -> SearchClause:
+        self.clauses += 1
+        if self.clauses > self.max_clauses:
+            raise SRUDiagnostic(10, index, f"query too complex: more than {self.max_clauses} search clauses")
         if term.strip() == "" and relation not in ("==", "exact"):
             raise SRUDiagnostic(27, index, f"empty search term for {index}")
         if re.search(r"(?<!\\)\^(?!$)", term.lstrip("^")):
@@ -241,11 +255,16 @@ class _Parser:
         return tuple(mods)
 
 
-def parse(text: str) -> CQLQuery:
-    """Parse CQL; raise SRUDiagnostic with the diagnostic number on error."""
-    if len(text) > 4096:
-        raise SRUDiagnostic(10, "", "query longer than 4,096 characters")
-    return _Parser(text).query()
+def parse(text: str, *, max_length: int = 4096, max_clauses: int = 256) -> CQLQuery:
+    """Parse CQL; raise SRUDiagnostic with the diagnostic number on error.
+
+    Queries longer than ``max_length`` characters, with more than ``max_clauses``
+    search clauses or parentheses nested deeper than 32 are refused (diagnostic 10):
+    the caps keep a hostile query from costing more than an ordinary one.
+    """
+    if len(text) > max_length:
+        raise SRUDiagnostic(10, "", f"query longer than {max_length:,} characters")
+    return _Parser(text, max_clauses).query()
 
 
 def walk(node: Node) -> list[SearchClause]:

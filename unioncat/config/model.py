@@ -27,6 +27,20 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 8765
+    base_path: str = "/sru"
+    title: str = "Union catalogue"
+    description: str = ""
+    default_version: str = "2.0"
+    default_schema: str = "marcxml"
+    default_records: int = 10
+    max_records: int = 100
+    max_terms: int = 100
+    max_query_length: int = 2048
+    max_clauses: int = 32
+    holdings: str = "item"
+    result_set_ttl: int = 600
+    availability_cache: float = 30.0
+    threads: int = 4
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ filters and facets, and a stored JSON ``display`` blob.  Updates are by the uniq
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from dataclasses import dataclass, field
@@ -161,27 +162,29 @@ class TantivyEngine:
             order = tantivy.Order.Desc if key.descending else tantivy.Order.Asc
             break
         try:
-            result = searcher.search(query, limit=limit, count=True, offset=offset,
+            # tantivy panics on limit 0; a count-only request fetches one hit and drops it.
+            result = searcher.search(query, limit=max(limit, 1), count=True, offset=offset,
                                      order_by_field=order_field, order=order) if order_field else \
-                searcher.search(query, limit=limit, count=True, offset=offset)
+                searcher.search(query, limit=max(limit, 1), count=True, offset=offset)
         except ValueError as exc:
             raise SearchIndexError(f"search failed: {exc}") from exc
         ids: list[str] = []
         displays: list[dict[str, Any]] = []
-        for _, address in result.hits:
+        for _, address in result.hits[:limit]:
             stored = searcher.doc(address)
             ids.append(str(stored.get_first("id")))
             displays.append(json.loads(bytes(stored.get_first("display") or b"{}").decode("utf-8")))
         total = int(getattr(result, "count", 0) or 0)
         return SearchHits(total, ids, displays, self._facets(searcher, query, facets))
 
+    def all_terms(self, field: str) -> list[tuple[str, int]]:
+        """Return every term of a field in order, with document counts (for scan)."""
+        searcher = self.index.searcher()
+        return sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, ""))
+
     def terms(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
         """Return up to ``count`` terms of a field from ``start`` on, with document counts."""
-        searcher = self.index.searcher()
-        found = sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, start[:1]))
-        if len([t for t, _ in found if t >= start]) < count:
-            found = sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, ""))
-        return [(t, n) for t, n in found if t >= start][:count]
+        return terms_window(self.all_terms(field), start, 0, count)
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
                 names: tuple[str, ...]) -> dict[str, dict[str, int]]:
@@ -194,6 +197,14 @@ class TantivyEngine:
             buckets = agg.get(name, {}).get("buckets", [])
             out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}
         return out
+
+
+def terms_window(terms: list[tuple[str, int]], start: str, before: int,
+                 count: int) -> list[tuple[str, int]]:
+    """Return ``count`` terms of a sorted list: ``before`` of them before ``start``."""
+    at = bisect.bisect_left(terms, (start, -1))
+    first = max(at - before, 0)
+    return terms[first:first + count]
 
 
 MARKER = "unioncat-engine"

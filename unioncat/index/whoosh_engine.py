@@ -18,7 +18,7 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 
 from unioncat.cql import CQLQuery, SortKey
 from unioncat.errors import SearchIndexError, SRUDiagnostic
-from unioncat.index.engine import FACETS, TOKEN_FIELDS, IndexDocument, SearchHits
+from unioncat.index.engine import FACETS, TOKEN_FIELDS, IndexDocument, SearchHits, terms_window
 from unioncat.index.query import AvailableSets, WhooshBuilder, field_for
 
 
@@ -122,13 +122,12 @@ class WhooshEngine:
             total = sum(1 for _ in searcher.docs_for_query(query))
             return SearchHits(total, ids, displays, counts)
 
+    def all_terms(self, field: str) -> list[tuple[str, int]]:
+        """Return every term of a field in order, with document counts (for scan)."""
+        with self.index.searcher() as searcher:
+            return [(text.decode("utf-8") if isinstance(text, bytes) else str(text), int(info.doc_frequency()))
+                    for text, info in searcher.reader().iter_field(field)]
+
     def terms(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
         """Return up to ``count`` terms of a field from ``start`` on, with document counts."""
-        with self.index.searcher() as searcher:
-            out = []
-            for text, info in searcher.reader().iter_field(field, start):
-                out.append((text.decode("utf-8") if isinstance(text, bytes) else text,
-                            int(info.doc_frequency())))
-                if len(out) >= count:
-                    break
-            return out
+        return terms_window(self.all_terms(field), start, 0, count)

@@ -1,0 +1,352 @@
+"""The SRU server as a plain WSGI application: ``create_app(config)``.
+
+    from unioncat.config.loader import load_config
+    from unioncat.sru_server import create_app
+    app = create_app(load_config("unioncat.toml"))      # for waitress, gunicorn, ...
+
+Every request gets HTTP 200 with an SRU response; every problem in it is an SRU
+diagnostic in that response, including failures of ours (diagnostic 1, with the
+details in the server log, never a traceback in the response).  Only a path other
+than the base path (404) and a method other than GET, HEAD and POST (405) are HTTP
+errors.  Records that cannot be built are replaced by surrogate diagnostics, so one
+broken record never spoils a page.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl
+
+from lxml import etree
+
+from unioncat import xmlsafe
+from unioncat.config.model import Config
+from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse
+from unioncat.dedup.clusters import master_record, members
+from unioncat.errors import SRUDiagnostic, UnioncatError
+from unioncat.holdings.view import holdings_for
+from unioncat.index.analyzers import tokens
+from unioncat.index.engine import terms_window
+from unioncat.index.fields import record_parts
+from unioncat.index.query import RAW_FIELDS, field_for
+from unioncat.sru_server import records
+from unioncat.sru_server.explain import NOT_SCANNABLE, ZEEREX_NS, zeerex
+from unioncat.sru_server.protocol import (SOAP_NS, SRURequest, add, add_diagnostics, add_record,
+                                          diagnostic_element, envelope, parse_request, serialize,
+                                          version_of)
+from unioncat.sru_server.resources import Resources, make_result_set_id, read_result_set_id
+from unioncat.text import fold
+
+log = logging.getLogger("unioncat.sru")
+MAX_BODY = 1 << 20
+DIAGNOSTIC_SCHEMA = "info:srw/schema/1/diagnostics-v1.1"
+StartResponse = Callable[..., Any]
+
+
+class SRUApp:
+    """WSGI callable answering SRU explain, searchRetrieve and scan."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.server = cfg.server
+        self.res = Resources(cfg)
+        self.base = cfg.server.base_path.rstrip("/") or "/"
+
+    # HTTP ------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if (path.rstrip("/") or "/") != self.base:
+            return _plain(start_response, "404 Not Found", f"No SRU service here: it is at {self.base}\n")
+        if method not in ("GET", "HEAD", "POST"):
+            return _plain(start_response, "405 Method Not Allowed", "SRU takes GET and POST\n",
+                          [("Allow", "GET, HEAD, POST")])
+        started = time.monotonic()
+        try:
+            body = self.handle(environ, method)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # noqa: B036 -- last line of defence (a Rust panic is a BaseException)
+            log.exception("SRU request failed: %s", environ.get("QUERY_STRING", "")[:500])
+            body = serialize(self.failure(self.server.default_version, "explain",
+                                          SRUDiagnostic(1, "", "internal error; see the server log")))
+        log.debug("%s %s %.1f ms", method, environ.get("QUERY_STRING", "")[:200],
+                  (time.monotonic() - started) * 1000)
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [b"" if method == "HEAD" else body]
+
+    def handle(self, environ: dict[str, Any], method: str) -> bytes:
+        """Return the response document of one request."""
+        soap = False
+        pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if method == "POST":
+            try:
+                body_pairs, soap = _post_pairs(environ)
+            except SRUDiagnostic as diag:
+                return serialize(self.failure(self.server.default_version, "explain", diag))
+            pairs += body_pairs
+        try:
+            version = version_of(pairs, self.server.default_version)
+        except SRUDiagnostic as diag:
+            requested = next((v for k, v in pairs if k == "version"), "")
+            operation = next((v for k, v in pairs if k == "operation"), "explain")
+            operation = operation if operation in ("searchRetrieve", "scan") else "explain"
+            return serialize(self.failure("1.2" if requested.startswith("1") else "2.0", operation, diag),
+                             soap=soap)
+        try:
+            req = parse_request(pairs, version, self.server)
+        except SRUDiagnostic as diag:
+            operation = next((v for k, v in pairs if k == "operation"), "")
+            if operation not in ("searchRetrieve", "scan"):
+                operation = "searchRetrieve" if any(k == "query" for k, _ in pairs) else "explain"
+            return serialize(self.failure(version, operation, diag), soap=soap)
+        if req.operation == "searchRetrieve":
+            root = self.search_retrieve(req)
+        elif req.operation == "scan":
+            root = self.scan(req)
+        else:
+            root = self.explain(req, environ)
+        return serialize(root, req.stylesheet, soap)
+
+    def failure(self, version: str, operation: str, diag: SRUDiagnostic) -> etree._Element:
+        """Return a response carrying only a fatal diagnostic."""
+        root = envelope(version, operation)
+        if operation == "searchRetrieve":
+            add(root, "numberOfRecords", 0)
+        add_diagnostics(root, version, [diag])
+        return root
+
+    # explain ---------------------------------------------------------------------------
+    def explain(self, req: SRURequest, environ: dict[str, Any]) -> etree._Element:
+        """Return an explainResponse with the ZeeRex record."""
+        root = envelope(req.version, "explain")
+        host = (environ.get("HTTP_HOST") or self.server.host).rsplit(":", 1)[0]
+        port = int(environ.get("SERVER_PORT") or self.server.port)
+        add_record(root, req, ZEEREX_NS, zeerex(self.server, host, port, req.version), 1)
+        echo = add(root, "echoedExplainRequest")
+        add(echo, "version", req.version)
+        add(echo, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
+        return root
+
+    # searchRetrieve --------------------------------------------------------------------
+    def search_retrieve(self, req: SRURequest) -> etree._Element:
+        """Run a query and return a searchRetrieveResponse."""
+        root = envelope(req.version, "searchRetrieve")
+        try:
+            parsed, text, sort_text = self.query(req)
+            hits = self.res.engine().search(parsed, limit=req.maximum, offset=req.start - 1,
+                                            sort=_sort_keys(sort_text), available=self.res.available)
+            if hits.total and req.maximum and req.start > hits.total:
+                raise SRUDiagnostic(61, str(req.start), f"startRecord {req.start} is beyond the "
+                                    f"{hits.total} records found")
+        except (SRUDiagnostic, UnioncatError) as exc:
+            diag = _diagnostic(exc)
+            add(root, "numberOfRecords", 0)
+            self.echo(root, req)
+            add_diagnostics(root, req.version, [diag])
+            return root
+        add(root, "numberOfRecords", hits.total)
+        if hits.total:
+            add(root, "resultSetId", make_result_set_id(text, sort_text))
+            add(root, "resultSetTTL" if req.version == "2.0" else "resultSetIdleTime", self.server.result_set_ttl)
+        if hits.ids:
+            holder = add(root, "records")
+            for position, (master, display) in enumerate(zip(hits.ids, hits.displays), req.start):
+                self.add_hit(holder, req, master, display, position)
+        if req.start + len(hits.ids) <= hits.total and hits.ids:
+            add(root, "nextRecordPosition", req.start + len(hits.ids))
+        self.echo(root, req)
+        if req.version == "2.0":
+            add(root, "resultCountPrecision", "info:srw/vocabulary/resultCountPrecision/1/exact")
+        return root
+
+    def query(self, req: SRURequest) -> tuple[CQLQuery, str, str]:
+        """Parse the query, expanding cql.resultSetId clauses; return it, its text and sort keys."""
+        parsed = parse(req.query, max_length=self.server.max_query_length, max_clauses=self.server.max_clauses)
+        sort_text = req.sort_keys
+        if any(c.index.lower() == "cql.resultsetid" for c in _clauses(parsed.root)):
+            found: dict[str, str] = {}
+
+            def expand(node: Node) -> Node:
+                if isinstance(node, BooleanNode):
+                    return BooleanNode(node.op, expand(node.left), expand(node.right), node.modifiers)
+                if node.index.lower() != "cql.resultsetid":
+                    return node
+                text, keys = read_result_set_id(node.term.strip(), self.server.result_set_ttl)
+                found[node.term] = keys
+                return parse(text, max_length=self.server.max_query_length,
+                             max_clauses=self.server.max_clauses).root
+
+            parsed = CQLQuery(expand(parsed.root), parsed.sort, parsed.prefixes)
+            if not sort_text and not parsed.sort and len(found) == 1:
+                sort_text = next(iter(found.values()))
+        if parsed.sort and sort_text:
+            raise SRUDiagnostic(80, sort_text, "sort either with sortKeys or with sortBy, not both")
+        return parsed, req.query, sort_text
+
+    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, display: dict[str, Any],
+                position: int) -> None:
+        """Append one record, or a surrogate diagnostic if it cannot be built."""
+        assert req.schema is not None
+        try:
+            data = self.render(req.schema.name, master, display)
+        except (UnioncatError, ValueError, KeyError) as exc:
+            log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, exc)
+            diag = SRUDiagnostic(64, master, f"record {master} is unavailable: {exc}")
+            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, diag), position)
+            return
+        add_record(holder, req, req.schema.uri, data, position)
+
+    def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
+        """Return one master record in a schema, with holdings and availability joined now."""
+        store = self.res.store()
+        holdings = holdings_for(store, list(display.get("members", [])), names=self.res.names)
+        if schema == "isohold":
+            return records.isohold(holdings)
+        if schema in ("dc", "mods"):
+            best = store.get(members(store, master)[0]["id"])
+            if best is None:
+                raise SRUDiagnostic(65, master, "record does not exist")
+            parts = record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
+            return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
+        record = master_record(store, master)
+        if schema == "opacxml":
+            return records.opacxml(record, holdings)
+        return records.marcxml(record, holdings, self.server.holdings)
+
+    def echo(self, root: etree._Element, req: SRURequest) -> None:
+        """Append echoedSearchRetrieveRequest."""
+        echo = add(root, "echoedSearchRetrieveRequest")
+        add(echo, "version", req.version)
+        add(echo, "query", req.query)
+        for name in ("startRecord", "maximumRecords"):
+            if name in req.params:
+                add(echo, name, req.params[name])
+        add(echo, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
+        for name in ("recordSchema", "resultSetTTL", "sortKeys", "stylesheet"):
+            if req.params.get(name):
+                add(echo, name, req.params[name])
+
+    # scan --------------------------------------------------------------------------
+    def scan(self, req: SRURequest) -> etree._Element:
+        """Return a scanResponse: terms around the scan clause's term, with counts."""
+        root = envelope(req.version, "scan")
+        try:
+            found = self.scan_terms(req)
+        except (SRUDiagnostic, UnioncatError) as exc:
+            add_diagnostics(root, req.version, [_diagnostic(exc)])
+            return root
+        if found:
+            terms = add(root, "terms")
+            for value, count in found:
+                term = add(terms, "term")
+                add(term, "value", value)
+                add(term, "numberOfRecords", count)
+                add(term, "displayTerm", value)
+        echo = add(root, "echoedScanRequest")
+        add(echo, "version", req.version)
+        add(echo, "scanClause", req.scan_clause)
+        add(echo, "responsePosition", req.response_position)
+        add(echo, "maximumTerms", req.maximum_terms)
+        return root
+
+    def scan_terms(self, req: SRURequest) -> list[tuple[str, int]]:
+        """Return the terms of a scan request."""
+        parsed = parse(req.scan_clause, max_length=self.server.max_query_length, max_clauses=1)
+        clause = parsed.root
+        if not isinstance(clause, SearchClause) or parsed.sort:
+            raise SRUDiagnostic(10, req.scan_clause, "a scan clause is one index, relation and term")
+        field = field_for(clause.index)
+        if field in NOT_SCANNABLE:
+            raise SRUDiagnostic(16, clause.index, f"{clause.index} cannot be scanned")
+        if field in RAW_FIELDS:
+            start = clause.term.strip().upper() if field == "member" else clause.term.strip()
+        else:
+            words = tokens(clause.term)
+            start = words[0] if words else fold(clause.term)
+        terms = self.res.terms(field)
+        if req.response_position == 0:
+            after = [t for t in terms_window(terms, start, 0, req.maximum_terms + 1) if t[0] != start]
+            return after[:req.maximum_terms]
+        return terms_window(terms, start, req.response_position - 1, req.maximum_terms)
+
+
+def _diagnostic(exc: Exception) -> SRUDiagnostic:
+    """Return the diagnostic for a failed operation: its own, or 1 with the cause logged."""
+    if isinstance(exc, SRUDiagnostic):
+        return exc
+    log.error("SRU operation failed: %s", exc)
+    return SRUDiagnostic(1, "", "the union catalogue's index is not available just now")
+
+
+def _clauses(node: Node) -> list[SearchClause]:
+    if isinstance(node, SearchClause):
+        return [node]
+    return _clauses(node.left) + _clauses(node.right)
+
+
+def _sort_keys(text: str) -> tuple[SortKey, ...]:
+    """Read SRU 1.1 / 2.0 sortKeys: ``path,schema,ascending,caseSensitive,missingValue ...``."""
+    keys = []
+    for key in text.split():
+        parts = key.split(",")
+        if not parts[0]:
+            raise SRUDiagnostic(80, key, "a sort key needs an index")
+        descending = len(parts) > 2 and parts[2] == "0"
+        keys.append(SortKey(parts[0], (Modifier("sort.descending"),) if descending else ()))
+    return tuple(keys)
+
+
+def _post_pairs(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bool]:
+    """Return the parameters of a POST body (form or SRW SOAP) and whether it was SOAP."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise SRUDiagnostic(6, "Content-Length", "bad Content-Length") from None
+    if length > MAX_BODY:
+        raise SRUDiagnostic(6, "Content-Length", f"request body larger than {MAX_BODY} bytes")
+    body = environ["wsgi.input"].read(length) if length else b""
+    kind = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if kind in ("text/xml", "application/xml", "application/soap+xml") or body.lstrip()[:1] == b"<":
+        return _soap_pairs(body), True
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), False
+
+
+_SOAP_OPERATIONS = {"searchRetrieveRequest": "searchRetrieve", "scanRequest": "scan",
+                    "explainRequest": "explain"}
+
+
+def _soap_pairs(body: bytes) -> list[tuple[str, str]]:
+    try:
+        doc = xmlsafe.fromstring(body)
+    except etree.XMLSyntaxError as exc:
+        raise SRUDiagnostic(1, "", f"the SOAP request is not well-formed XML: {exc}") from None
+    if xmlsafe.has_entity(doc):
+        raise SRUDiagnostic(6, "", "entity references are not accepted")
+    request = doc
+    if etree.QName(doc).localname == "Envelope":
+        body_elem = doc.find(f"{{{SOAP_NS}}}Body")
+        request = body_elem[0] if body_elem is not None and len(body_elem) else doc
+    operation = _SOAP_OPERATIONS.get(etree.QName(request).localname)
+    if operation is None:
+        raise SRUDiagnostic(4, etree.QName(request).localname, "unknown SRW request")
+    pairs = [("operation", operation)]
+    for child in request:
+        if isinstance(child.tag, str):
+            pairs.append((etree.QName(child).localname, (child.text or "").strip()))
+    return pairs
+
+
+def _plain(start_response: StartResponse, status: str, text: str,
+           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body)))] + (extra or []))
+    return [body]
+
+
+def create_app(cfg: Config) -> SRUApp:
+    """Return the SRU server's WSGI application for a configuration."""
+    return SRUApp(cfg)

@@ -1,0 +1,231 @@
+"""SRU 1.1, 1.2 and 2.0: request parameters, their checks, and the response envelopes.
+
+A request is a list of (name, value) pairs from a GET query string, a form-encoded
+POST body or an SRW SOAP body.  :func:`parse_request` checks them against the
+version's parameter table and raises :class:`~unioncat.errors.SRUDiagnostic` for
+the first problem: 4 unsupported operation, 5 unsupported version, 6 unsupported
+parameter value (also a repeated parameter), 7 mandatory parameter missing,
+8 unsupported parameter, 66 unknown record schema, 71 unsupported record packing,
+72 recordXPath, 121 too many scan terms.  Parameters starting with ``x-`` are
+ignored, as the standard says.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from unioncat.config.model import ServerConfig
+from unioncat.errors import SRUDiagnostic
+from unioncat.sru_server.records import Schema, clean, find_schema
+
+VERSIONS = ("1.1", "1.2", "2.0")
+OPERATIONS = ("explain", "searchRetrieve", "scan")
+SRW_NS = "http://www.loc.gov/zing/srw/"
+SRW_DIAG_NS = "http://www.loc.gov/zing/srw/diagnostic/"
+SRU2_NS = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
+SRU2_SCAN_NS = "http://docs.oasis-open.org/ns/search-ws/scan"
+SRU2_DIAG_NS = "http://docs.oasis-open.org/ns/search-ws/diagnostic"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+_COMMON = {"operation", "version", "stylesheet"}
+_PARAMS: dict[tuple[str, str], set[str]] = {
+    ("1", "explain"): {"recordPacking", "extraRequestData"},
+    ("2", "explain"): {"recordXMLEscaping", "recordPacking", "httpAccept", "responseType"},
+    ("1.1", "searchRetrieve"): {"query", "startRecord", "maximumRecords", "recordPacking", "recordSchema",
+                                "recordXPath", "resultSetTTL", "sortKeys", "extraRequestData"},
+    ("1.2", "searchRetrieve"): {"query", "startRecord", "maximumRecords", "recordPacking", "recordSchema",
+                                "recordXPath", "resultSetTTL", "extraRequestData"},
+    ("2", "searchRetrieve"): {"query", "queryType", "startRecord", "maximumRecords", "recordXMLEscaping",
+                              "recordPacking", "recordSchema", "resultSetTTL", "sortKeys", "renderedBy",
+                              "httpAccept", "responseType"},
+    ("1", "scan"): {"scanClause", "responsePosition", "maximumTerms", "extraRequestData"},
+    ("2", "scan"): {"scanClause", "responsePosition", "maximumTerms", "httpAccept", "responseType"},
+}
+
+
+@dataclass
+class SRURequest:
+    """A checked SRU request."""
+
+    version: str
+    operation: str
+    params: dict[str, str] = field(default_factory=dict)
+    escaping: str = "xml"  # record packing (1.x) / recordXMLEscaping (2.0): xml or string
+    stylesheet: str = ""
+    query: str = ""
+    start: int = 1
+    maximum: int = 10
+    schema: Schema | None = None
+    sort_keys: str = ""
+    scan_clause: str = ""
+    response_position: int = 1
+    maximum_terms: int = 20
+
+
+def version_of(pairs: list[tuple[str, str]], default: str) -> str:
+    """Return the request's version, or raise diagnostic 5 (answered in ``default``)."""
+    values = [v for k, v in pairs if k == "version"]
+    if not values or values[0].strip() == "":
+        return default
+    if values[0].strip() not in VERSIONS:
+        raise SRUDiagnostic(5, "2.0", f"unsupported version {values[0]!r} (supported: 1.1, 1.2, 2.0)")
+    return values[0].strip()
+
+
+def parse_request(pairs: list[tuple[str, str]], version: str, cfg: ServerConfig) -> SRURequest:
+    """Check the parameters of a request whose version is known; raise SRUDiagnostic."""
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key.startswith("x-"):
+            continue
+        if key in params:
+            raise SRUDiagnostic(6, key, f"parameter {key} given more than once")
+        params[key] = value
+    operation = params.get("operation", "").strip()
+    if not operation:
+        # SRU 2.0 has no operation parameter; a bare 1.x base URL is an explain request.
+        operation = "searchRetrieve" if "query" in params else "scan" if "scanClause" in params else "explain"
+    if operation not in OPERATIONS:
+        raise SRUDiagnostic(4, operation, f"unsupported operation {operation!r}")
+    family = "2" if version == "2.0" else "1"
+    allowed = _COMMON | _PARAMS.get((version, operation), _PARAMS.get((family, operation), set()))
+    for key in params:
+        if key not in allowed:
+            raise SRUDiagnostic(8, key, f"unsupported parameter {key!r} in SRU {version} {operation}")
+    req = SRURequest(version, operation, params, stylesheet=params.get("stylesheet", ""))
+    if "?>" in req.stylesheet or any(c in req.stylesheet for c in '"<>'):
+        raise SRUDiagnostic(6, "stylesheet", "the stylesheet URL has characters it cannot carry")
+    req.escaping = _escaping(params, family)
+    if operation == "searchRetrieve":
+        _search_params(req, params, cfg)
+    elif operation == "scan":
+        _scan_params(req, params, cfg)
+    return req
+
+
+def _escaping(params: dict[str, str], family: str) -> str:
+    name = "recordXMLEscaping" if family == "2" else "recordPacking"
+    value = params.get(name, "xml").strip().lower() or "xml"
+    if value not in ("xml", "string"):
+        raise SRUDiagnostic(71, value, f"unsupported {name} {value!r} (xml or string)")
+    if family == "2" and params.get("recordPacking", "packed").strip().lower() not in ("packed", ""):
+        raise SRUDiagnostic(71, params["recordPacking"], "only packed records are supported")
+    return value
+
+
+def _number(params: dict[str, str], name: str, default: int, low: int) -> int:
+    raw = params.get(name, "").strip()
+    if raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < low or len(raw) > 9:
+        raise SRUDiagnostic(6, name, f"{name} must be a whole number of at least {low}, got {raw!r}")
+    return int(raw)
+
+
+def _search_params(req: SRURequest, params: dict[str, str], cfg: ServerConfig) -> None:
+    if "query" not in params:
+        raise SRUDiagnostic(7, "query", "searchRetrieve needs a query")
+    req.query = params["query"]
+    if params.get("queryType", "cql").strip().lower() not in ("cql", ""):
+        raise SRUDiagnostic(6, "queryType", f"unsupported queryType {params['queryType']!r} (cql)")
+    req.start = _number(params, "startRecord", 1, 1)
+    req.maximum = min(_number(params, "maximumRecords", cfg.default_records, 0), cfg.max_records)
+    _number(params, "resultSetTTL", 0, 0)
+    if params.get("recordXPath", "").strip():
+        raise SRUDiagnostic(72, params["recordXPath"], "XPath retrieval is not supported")
+    requested = params.get("recordSchema", "").strip() or cfg.default_schema
+    req.schema = find_schema(requested)
+    if req.schema is None:
+        raise SRUDiagnostic(66, requested, f"unknown record schema {requested!r}")
+    req.sort_keys = params.get("sortKeys", "").strip()
+    accept = params.get("httpAccept", "").strip().lower()
+    if accept and "xml" not in accept and accept != "*/*":
+        raise SRUDiagnostic(6, "httpAccept", f"only XML responses are available, not {accept!r}")
+
+
+def _scan_params(req: SRURequest, params: dict[str, str], cfg: ServerConfig) -> None:
+    if not params.get("scanClause", "").strip():
+        raise SRUDiagnostic(7, "scanClause", "scan needs a scanClause")
+    req.scan_clause = params["scanClause"]
+    req.maximum_terms = _number(params, "maximumTerms", min(20, cfg.max_terms), 1)
+    if req.maximum_terms > cfg.max_terms:
+        raise SRUDiagnostic(121, str(cfg.max_terms), f"at most {cfg.max_terms} terms per scan")
+    raw = params.get("responsePosition", "").strip()
+    if raw and not (raw.isdigit() and len(raw) < 10):
+        raise SRUDiagnostic(6, "responsePosition", f"responsePosition must be a number, got {raw!r}")
+    req.response_position = int(raw) if raw else 1
+    if req.response_position > req.maximum_terms + 1:
+        raise SRUDiagnostic(120, raw, "responsePosition lies beyond the terms asked for")
+
+
+# responses -------------------------------------------------------------------------
+def response_ns(version: str, operation: str) -> str:
+    """Return the namespace of a response element."""
+    if version != "2.0":
+        return SRW_NS
+    return SRU2_SCAN_NS if operation == "scan" else SRU2_NS
+
+
+def envelope(version: str, operation: str) -> etree._Element:
+    """Return the empty response element of an operation, with <version> in 1.x."""
+    ns = response_ns(version, operation)
+    root = etree.Element(f"{{{ns}}}{operation}Response", nsmap={"zs": ns})
+    if version != "2.0":
+        etree.SubElement(root, f"{{{ns}}}version").text = version
+    return root
+
+
+def add(parent: etree._Element, name: str, text: str | int | None = None) -> etree._Element:
+    """Append a child in the parent's namespace."""
+    ns = etree.QName(parent).namespace
+    child = etree.SubElement(parent, f"{{{ns}}}{name}" if ns else name)
+    if text is not None:
+        child.text = clean(str(text))
+    return child
+
+
+def diagnostic_element(version: str, diag: SRUDiagnostic) -> etree._Element:
+    """Return one <diagnostic> element."""
+    ns = SRU2_DIAG_NS if version == "2.0" else SRW_DIAG_NS
+    elem = etree.Element(f"{{{ns}}}diagnostic", nsmap={"diag": ns})
+    etree.SubElement(elem, f"{{{ns}}}uri").text = diag.uri
+    if diag.details:
+        etree.SubElement(elem, f"{{{ns}}}details").text = clean(diag.details)[:500]
+    etree.SubElement(elem, f"{{{ns}}}message").text = clean(diag.message)[:500]
+    return elem
+
+
+def add_diagnostics(root: etree._Element, version: str, diags: list[SRUDiagnostic]) -> None:
+    """Append <diagnostics> with each diagnostic."""
+    if diags:
+        holder = add(root, "diagnostics")
+        for diag in diags:
+            holder.append(diagnostic_element(version, diag))
+
+
+def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: etree._Element,
+               position: int | None) -> None:
+    """Append one <record> with the packing the request asked for."""
+    record = add(parent, "record")
+    add(record, "recordSchema", schema_uri)
+    add(record, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
+    holder = add(record, "recordData")
+    if req.escaping == "string":
+        holder.text = etree.tostring(data, encoding="unicode")
+    else:
+        holder.append(data)
+    if position is not None:
+        add(record, "recordPosition", position)
+
+
+def serialize(root: etree._Element, stylesheet: str = "", soap: bool = False) -> bytes:
+    """Return the response document as UTF-8 bytes."""
+    if soap:
+        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"SOAP-ENV": SOAP_NS})
+        etree.SubElement(env, f"{{{SOAP_NS}}}Body").append(root)
+        root = env
+    head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    if stylesheet:
+        head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode("utf-8")
+    return head + etree.tostring(root, encoding="utf-8")

@@ -1,0 +1,116 @@
+"""What the SRU server's worker threads share: the open index, per-thread stores,
+the availability sets and scan term lists, and result-set ids.
+
+The index is reopened when its directory changes (a commit or a rebuild's swap),
+checked at most once a second, so a running server sees tonight's index without a
+restart.  Result-set ids carry their query (compressed) and creation time, so they
+need no server memory and work across worker processes and restarts.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from typing import Any
+
+from unioncat.config.model import Config
+from unioncat.errors import SRUDiagnostic, SearchIndexError
+from unioncat.holdings.view import available_masters
+from unioncat.index.engine import TantivyEngine, open_engine
+from unioncat.store import Store
+
+
+class Resources:
+    """Shared, thread-safe access to the store, the index and cached derived data."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._engine: TantivyEngine | None = None
+        self._signature: tuple[int, int] | None = None
+        self._checked = 0.0
+        self._available: tuple[float, dict[str, frozenset[str]]] | None = None
+        self._terms: OrderedDict[tuple[Any, str], list[tuple[str, int]]] = OrderedDict()
+        self.formats = {s.id: s.format for s in cfg.sources}
+        self.names = {s.id: s.name for s in cfg.sources}
+
+    def store(self) -> Store:
+        """Return this thread's store connection (SQLite connections are per thread)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = Store(self.cfg.store.path)
+            self._local.store = store
+        return store
+
+    def engine(self) -> TantivyEngine:
+        """Return the open index, reopened if it changed on disk since the last look."""
+        now = time.monotonic()
+        with self._lock:
+            if self._engine is None or now - self._checked > 1.0:
+                self._checked = now
+                signature = self._stat()
+                if self._engine is None or signature != self._signature:
+                    self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
+                    self._signature = signature
+                    self._terms.clear()
+            return self._engine
+
+    def _stat(self) -> tuple[int, int]:
+        try:
+            info = os.stat(self.cfg.index.path)
+        except OSError:
+            raise SearchIndexError(f"no search index at {self.cfg.index.path}: run `unioncat index`") from None
+        return info.st_ino, info.st_mtime_ns
+
+    def available(self) -> dict[str, frozenset[str]]:
+        """Return master ids with a copy on the shelf, per member; recomputed every
+        ``[server] availability_cache`` seconds."""
+        now = time.monotonic()
+        cached = self._available
+        if cached is None or now - cached[0] > self.cfg.server.availability_cache:
+            cached = (now, available_masters(self.store()))
+            self._available = cached
+        return cached[1]
+
+    def terms(self, field: str) -> list[tuple[str, int]]:
+        """Return the sorted terms of an index field (cached until the index changes)."""
+        engine = self.engine()
+        key = (self._signature, field)
+        with self._lock:
+            found = self._terms.get(key)
+        if found is None:
+            found = engine.all_terms(field)
+            with self._lock:
+                self._terms[key] = found
+                while len(self._terms) > 8:
+                    self._terms.popitem(last=False)
+        return found
+
+
+def make_result_set_id(query: str, sort_keys: str) -> str:
+    """Return a result-set id that carries its query and its creation time."""
+    payload = json.dumps([int(time.time()), query, sort_keys], ensure_ascii=False).encode("utf-8")
+    return "r" + base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode("ascii").rstrip("=")
+
+
+def read_result_set_id(rsid: str, ttl: int) -> tuple[str, str]:
+    """Return (query, sort keys) of a result-set id; diagnostic 51 if unknown or expired."""
+    try:
+        data = rsid[1:] + "=" * (-len(rsid[1:]) % 4)
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.urlsafe_b64decode(data.encode("ascii")), 65536)
+        if inflate.unconsumed_tail:
+            raise ValueError("too long")
+        created, query, sort_keys = json.loads(raw)
+        if not (rsid.startswith("r") and isinstance(query, str) and isinstance(sort_keys, str)):
+            raise ValueError(rsid)
+    except (ValueError, TypeError, zlib.error, UnicodeError):
+        raise SRUDiagnostic(51, rsid[:80], "result set does not exist") from None
+    if time.time() - float(created) > ttl:
+        raise SRUDiagnostic(51, rsid[:80], f"result set expired (kept {ttl} s)")
+    return query, sort_keys

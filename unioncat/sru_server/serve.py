@@ -1,0 +1,29 @@
+"""Run the SRU app under waitress (``unioncat serve``) or gunicorn (production).
+
+    gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:8765 \\
+        'unioncat.sru_server.serve:wsgi_app()'          # reads $UNIONCAT_CONFIG
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+from unioncat.config import Config, load_config
+from unioncat.sru_server.app import SRUApp, create_app
+
+
+def run(cfg: Config, host: str, port: int, threads: int) -> None:
+    """Serve SRU with waitress until interrupted."""
+    from waitress import serve as waitress_serve
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    app = create_app(cfg)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="unioncat",
+                   max_request_body_size=1 << 20, channel_timeout=60, connection_limit=200,
+                   clear_untrusted_proxy_headers=True)
+
+
+def wsgi_app(config_file: str | None = None) -> SRUApp:
+    """Return the app for a WSGI server (config from the argument or $UNIONCAT_CONFIG)."""
+    return create_app(load_config(config_file))
