@@ -55,6 +55,9 @@ INDEXES: dict[str, str] = {
 CONTEXT_SETS = {"cql", "dc", "bath", "rec", "local"}
 RAW_FIELDS = {"member", "format", "id"}
 NUMERIC = {"year"}
+UNMASKED = {"member", "format", "id", "isbn", "issn", "year", "available", "language"}
+# Relation modifiers that change nothing here (matching is always case- and accent-blind).
+MODIFIERS = {"relevant", "ignorecase", "ignoreaccents", "word", "string", "unmasked", "masked"}
 YES = {"true", "yes", "1", "available", "y"}
 NO = {"false", "no", "0", "n"}
 AvailableSets = Callable[[], dict[str, frozenset[str]]]
@@ -123,6 +126,11 @@ class Translator:
     def clause(self, clause: SearchClause) -> Any:
         field = field_for(clause.index)
         rel, term = clause.relation, clause.term
+        for mod in clause.modifiers:
+            if mod.name.lower().rsplit(".", 1)[-1] not in MODIFIERS:
+                raise SRUDiagnostic(20, mod.name, f"unsupported relation modifier /{mod.name}")
+        if field in UNMASKED and re.search(r"(?<!\\)[*?]", term):
+            raise SRUDiagnostic(28, term, f"masking characters are not supported in {clause.index}")
         if field == "*":
             return self.everything()
         if field == "available":

@@ -228,4 +228,4 @@ def serialize(root: etree._Element, stylesheet: str = "", soap: bool = False) ->
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
     if stylesheet:
         head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode("utf-8")
-    return head + etree.tostring(root, encoding="utf-8")
+    return head + bytes(etree.tostring(root, encoding="utf-8"))

@@ -177,11 +177,20 @@ _DC_TYPES = {"text": "Text", "notated music": "Text", "cartographic": "Image", "
              "mixed material": "Collection", "three dimensional object": "PhysicalObject"}
 
 
+def chopped(parts: Any) -> dict[str, list[str]]:
+    """Return the index parts' values without ISBD punctuation at the end, each once."""
+    return {name: list(dict.fromkeys(v for v in (_ISBD_END.sub("", value) for value in values) if v))
+            for name, values in parts.text.items()}
+
+
+_ISBD_END = re.compile(r"[\s/:;,=+]+$|(?<=[^.\s]{3})\.$")
+
+
 def dc(master_id: str, parts: Any) -> etree._Element:
     """Return srw_dc for a master record's index parts (``index.fields.DocParts``)."""
     root = etree.Element(f"{{{SRW_DC_NS}}}dc", nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
     d = f"{{{DC_NS}}}"
-    text = parts.text
+    text = chopped(parts)
     for value in text.get("title", [])[:1]:
         sub(root, d + "title", value)
     for value in text.get("author", []):
@@ -211,7 +220,7 @@ def mods(master_id: str, parts: Any) -> etree._Element:
     """Return MODS 3 for a master record's index parts."""
     m = f"{{{MODS_NS}}}"
     root = etree.Element(m + "mods", {"version": "3.7"}, nsmap={None: MODS_NS})
-    text = parts.text
+    text = chopped(parts)
     for i, value in enumerate(text.get("title", [])[:2]):
         info = sub(root, m + "titleInfo", **({"type": "alternative"} if i else {}))
         sub(info, m + "title", value)

@@ -14,7 +14,7 @@ from unioncat.sru_server.app import SRUApp, create_app
 
 def run(cfg: Config, host: str, port: int, threads: int) -> None:
     """Serve SRU with waitress until interrupted."""
-    from waitress import serve as waitress_serve
+    from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

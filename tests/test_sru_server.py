@@ -1,0 +1,426 @@
+"""The SRU server on the demo consortium: protocol, schemas, holdings, diagnostics.
+
+Most tests call the WSGI app in-process; the interoperability tests start
+`unioncat serve` and drive it with yaz-client and with our own SRU harvester.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from unioncat.cli import cli
+from unioncat.config import load_config
+from unioncat.sru_server import create_app
+from unioncat.sru_server.app import SRUApp
+from tests.conftest import ROOT
+from tests.peers import free_port, need_peers
+from tests.support.wsgi import NS, Answer, call
+
+LIANCHENGJUE = "M736a9c241586"  # CITY, DIST (MARC 21) and UNIV (CNMARC) records of one book
+
+
+def _site(root: Path, engine: str = "tantivy") -> Path:
+    shutil.copytree(ROOT / "examples" / "demo", root / "demo", ignore=shutil.ignore_patterns("var"))
+    cfg = root / "demo" / "unioncat.toml"
+    text = cfg.read_text(encoding="utf-8").replace(
+        'path = "var/index"', f'path = "var/index"\nengine = "{engine}"')
+    cfg.write_text(text + "\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--config", str(cfg), "run", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    feed = ROOT / "examples" / "demo" / "data" / "city-status.csv"
+    result = runner.invoke(cli, ["--config", str(cfg), "availability", "load", "CITY", str(feed)])
+    assert result.exit_code == 0, result.output
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _site(tmp_path_factory.mktemp("sru"))
+
+
+@pytest.fixture(scope="module")
+def app(site: Path) -> SRUApp:
+    return create_app(load_config(str(site)))
+
+
+def _app_with(site: Path, **server: Any) -> SRUApp:
+    cfg = load_config(str(site))
+    return create_app(dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, **server)))
+
+
+def search(app: SRUApp, query: str, version: str = "1.2", **params: str) -> Answer:
+    return call(app, {"operation": "searchRetrieve", "version": version, "query": query, **params})
+
+
+def hits(answer: Answer) -> int:
+    found = answer.first("//zs:numberOfRecords/text() | //sru:numberOfRecords/text()")
+    assert found != "", answer.body[:500]
+    return int(found)
+
+
+def masters(site: Path, sql: str) -> int:
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        return int(db.execute(sql).fetchone()[0])
+
+
+# explain ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("version, ns", [("1.1", NS["zs"]), ("1.2", NS["zs"]), ("2.0", NS["sru"])])
+def test_explain_describes_indexes_schemas_and_limits(app: SRUApp, version: str, ns: str) -> None:
+    answer = call(app, {"operation": "explain", "version": version})
+    assert answer.status == "200 OK" and answer.headers["Content-Type"].startswith("text/xml")
+    root = answer.xml
+    assert root.tag == f"{{{ns}}}explainResponse"
+    assert (root.findtext(f"{{{ns}}}version") == version) == (version != "2.0")
+    explain = root.find(f".//{{{NS['zr']}}}explain")
+    assert explain is not None
+    names = {(n.get("set"), n.text) for n in explain.iter(f"{{{NS['zr']}}}name")}
+    assert {("bath", "possessingInstitution"), ("local", "available"), ("dc", "title"), ("cql", "serverChoice"),
+            ("rec", "id"), ("bath", "isbn"), ("dc", "date")} <= names
+    schemas = {s.get("name") for s in explain.iter(f"{{{NS['zr']}}}schema")}
+    assert schemas == {"marcxml", "dc", "mods", "opacxml", "isohold"}
+    settings = {(s.get("type"), s.text) for s in explain.iter(f"{{{NS['zr']}}}setting")}
+    assert ("maximumRecords", "100") in settings
+    assert explain.findtext(f".//{{{NS['zr']}}}databaseInfo/{{{NS['zr']}}}title") == "Union catalogue"
+
+
+def test_bare_base_url_is_an_explain_in_the_default_version(app: SRUApp) -> None:
+    for path in ("/sru", "/sru/"):
+        root = call(app, path=path).xml
+        assert root.tag == f"{{{NS['sru']}}}explainResponse"  # no version given: 2.0, as YAZ and Zebra
+
+
+# searchRetrieve --------------------------------------------------------------------------
+def test_paging_positions_and_next_record_position(app: SRUApp, site: Path) -> None:
+    total = masters(site, "SELECT count(DISTINCT master_id) FROM clusters")
+    first = search(app, "cql.allRecords=1", startRecord="11", maximumRecords="5")
+    assert hits(first) == total == 1476
+    positions = first.xml.xpath("//zs:recordPosition/text()", namespaces=NS)
+    assert positions == ["11", "12", "13", "14", "15"]
+    assert first.first("//zs:nextRecordPosition/text()") == "16"
+    last = search(app, "cql.allRecords=1", startRecord=str(total - 1), maximumRecords="5")
+    assert last.xml.xpath("//zs:recordPosition/text()", namespaces=NS) == [str(total - 1), str(total)]
+    assert last.first("//zs:nextRecordPosition/text()") == ""
+    default = search(app, "cql.allRecords=1")
+    assert len(default.xml.xpath("//zs:record", namespaces=NS)) == 10  # default maximumRecords
+    capped = search(app, "cql.allRecords=1", maximumRecords="5000")
+    assert len(capped.xml.xpath("//zs:record", namespaces=NS)) == 100  # [server] max_records
+    count_only = search(app, "cql.allRecords=1", maximumRecords="0")
+    assert hits(count_only) == total and not count_only.xml.xpath("//zs:record", namespaces=NS)
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_version_specific_envelopes(app: SRUApp, version: str) -> None:
+    answer = search(app, "dc.title=lian", version=version, maximumRecords="1")
+    ns = NS["sru"] if version == "2.0" else NS["zs"]
+    root = answer.xml
+    assert root.tag == f"{{{ns}}}searchRetrieveResponse"
+    children = [el.tag.split("}")[1] for el in root]
+    order_1x = ["version", "numberOfRecords", "resultSetId", "resultSetIdleTime", "records",
+                "nextRecordPosition", "echoedSearchRetrieveRequest"]
+    order_2 = ["numberOfRecords", "resultSetId", "resultSetTTL", "records", "nextRecordPosition",
+               "echoedSearchRetrieveRequest", "resultCountPrecision"]
+    assert children == (order_2 if version == "2.0" else order_1x)
+    record = root.find(f".//{{{ns}}}record")
+    assert record is not None
+    assert [el.tag.split("}")[1] for el in record] == [
+        "recordSchema", "recordXMLEscaping" if version == "2.0" else "recordPacking", "recordData",
+        "recordPosition"]
+    echoed = root.find(f"{{{ns}}}echoedSearchRetrieveRequest")
+    assert echoed is not None and echoed.findtext(f"{{{ns}}}query") == "dc.title=lian"
+
+
+def test_marcxml_carries_an_852_per_item_with_status(app: SRUApp) -> None:
+    answer = search(app, f"rec.id={LIANCHENGJUE}")
+    assert hits(answer) == 1
+    record = answer.xml.find(f".//{{{NS['marc']}}}record")
+    assert record is not None
+    assert record.findtext(f"{{{NS['marc']}}}controlfield[@tag='001']") == LIANCHENGJUE
+    holdings = [{s.get("code"): s.text for s in f} for f in record.findall(f"{{{NS['marc']}}}datafield[@tag='852']")]
+    by_member = {h["a"]: h for h in holdings}
+    assert set(by_member) == {"CITY", "DIST", "UNIV"}
+    assert by_member["CITY"]["9"] == "available" and by_member["CITY"]["z"] == "Available"  # from the feed
+    assert by_member["CITY"]["p"] == "CITY31000002" and by_member["CITY"]["h"] == "PL2848.Y8 L5 2000"
+    assert all(h.get("9") for h in holdings)
+
+
+def test_marcxml_holdings_per_member(site: Path) -> None:
+    app = _app_with(site, holdings="member")
+    record = search(app, f"rec.id={LIANCHENGJUE}").xml.find(f".//{{{NS['marc']}}}record")
+    assert record is not None
+    holdings = {f.findtext(f"{{{NS['marc']}}}subfield[@code='a']"): f.findtext(f"{{{NS['marc']}}}subfield[@code='z']")
+                for f in record.findall(f"{{{NS['marc']}}}datafield[@tag='852']")}
+    assert holdings["CITY"] == "1 of 1 copies available" and set(holdings) == {"CITY", "DIST", "UNIV"}
+
+
+def test_dc_mods_opacxml_and_isohold(app: SRUApp) -> None:
+    def data(schema: str) -> Any:
+        answer = search(app, f"rec.id={LIANCHENGJUE}", recordSchema=schema)
+        holder = answer.xml.find(f".//{{{NS['zs']}}}recordData")
+        assert holder is not None and len(holder) == 1, answer.body[:800]
+        return holder[0]
+
+    dc = data("dc")
+    assert dc.findtext(f"{{{NS['dc']}}}title") == "Lian cheng jue"  # ISBD " /" chopped
+    assert "URN:ISBN:9573229315" in [e.text for e in dc.findall(f"{{{NS['dc']}}}identifier")]
+    mods = data("info:srw/schema/1/mods-v3.6")
+    assert mods.tag == f"{{{NS['mods']}}}mods"
+    assert "連城訣" in [t.text for t in mods.iter(f"{{{NS['mods']}}}title")]
+    opac = data("opacxml")
+    assert opac.tag == "opacRecord" and opac.find(f"bibliographicRecord/{{{NS['marc']}}}record") is not None
+    now = {h.findtext("nucCode"): [c.find("availableNow").get("value") for c in h.iter("circulation")]
+           for h in opac.iter("holding")}
+    assert now["CITY"] == ["1"] and now["DIST"] == ["0"]
+    iso = data("isohold")
+    counts = {h.findtext(f"{{{NS['iso']}}}institutionIdentifier/{{{NS['iso']}}}value"):
+              h.findtext(f".//{{{NS['iso']}}}availableCount") for h in iso.findall(f"{{{NS['iso']}}}holding")}
+    assert counts == {"CITY": "1", "UNIV": "0", "DIST": "0"}  # only CITY sent a feed
+
+
+def test_string_packing_and_escaping(app: SRUApp) -> None:
+    for version, name in (("1.2", "recordPacking"), ("2.0", "recordXMLEscaping")):
+        answer = search(app, f"rec.id={LIANCHENGJUE}", version=version, **{name: "string"})
+        ns = NS["sru"] if version == "2.0" else NS["zs"]
+        record = answer.xml.find(f".//{{{ns}}}recordData")
+        assert record is not None and len(record) == 0
+        assert (record.text or "").startswith("<record xmlns=\"http://www.loc.gov/MARC21/slim\"")
+
+
+def test_stylesheet_is_echoed_and_x_parameters_ignored(app: SRUApp) -> None:
+    answer = search(app, "dc.title=lian", stylesheet="/static/sru.xsl", **{"x-foo": "bar"})
+    assert b'<?xml-stylesheet type="text/xsl" href="/static/sru.xsl"?>' in answer.body
+    assert answer.diagnostics() == [] and hits(answer) == 4
+
+
+def test_sorting_by_sortkeys_and_sortby(app: SRUApp) -> None:
+    def years(answer: Answer) -> list[str]:
+        return [str(v)[7:11] for v in answer.xml.xpath("//marc:controlfield[@tag='008']/text()", namespaces=NS)]
+
+    by_keys = years(search(app, "dc.subject=history", version="1.1", sortKeys="dc.date,,0", maximumRecords="20"))
+    by_cql = years(search(app, "dc.subject=history sortBy dc.date/sort.descending", maximumRecords="20"))
+    assert by_keys == by_cql and len(by_keys) == 20
+    assert sorted(by_keys, reverse=True) == by_keys
+    diag = search(app, "dc.subject=history", version="1.2", sortKeys="dc.date,,0")
+    assert diag.diagnostics() == ["info:srw/diagnostic/1/8"]  # sortKeys left SRU in 1.2
+
+
+def test_result_sets_can_be_searched_again(app: SRUApp) -> None:
+    first = search(app, "dc.subject=history")
+    rsid = first.first("//zs:resultSetId/text()")
+    assert rsid
+    again = search(app, f'cql.resultSetId="{rsid}"')
+    assert hits(again) == hits(first)
+    narrowed = search(app, f'cql.resultSetId="{rsid}" and dc.date>=2000')
+    assert 0 < hits(narrowed) < hits(first)
+    assert search(app, 'cql.resultSetId="rBOGUS"').diagnostics() == ["info:srw/diagnostic/1/51"]
+
+
+def test_holdings_filters_and_availability_without_reindex(site: Path) -> None:
+    app = _app_with(site, availability_cache=0)
+    vill = masters(site, "SELECT count(DISTINCT c.master_id) FROM clusters c JOIN records r ON r.id=c.record_id"
+                         " WHERE r.source='VILL' AND r.deleted=0")
+    assert hits(search(app, "bath.possessingInstitution=VILL")) == vill == hits(search(app, "local.member=vill"))
+    anywhere = hits(search(app, "local.available=true"))
+    at_univ = hits(search(app, "dc.title=lian and local.available=UNIV"))
+    assert anywhere == masters(site, "SELECT count(DISTINCT c.master_id) FROM clusters c JOIN items i ON"
+                                     " i.record_id = c.record_id LEFT JOIN availability a ON a.item_id = i.item_id"
+                                     " WHERE coalesce(a.status, i.status) = 'available'")
+    assert at_univ == 0
+    assert hits(search(app, "cql.allRecords=1 not local.available=true")) == 1476 - anywhere
+    feed = site.parent / "univ.csv"
+    feed.write_text("barcode,status\nENU-20001,available\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(site), "availability", "load", "UNIV", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert hits(search(app, "dc.title=lian and local.available=UNIV")) == 1  # no reindex in between
+    assert hits(search(app, "local.available=true")) == anywhere  # it was on the shelf at CITY already
+
+
+def test_post_form_and_soap_answer_like_get(app: SRUApp) -> None:
+    get = hits(search(app, "dc.title=lian"))
+    form = call(app, method="POST", body=b"operation=searchRetrieve&version=1.2&query=dc.title%3Dlian")
+    assert hits(form) == get
+    soap = (b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>'
+            b'<SRW:searchRetrieveRequest xmlns:SRW="http://www.loc.gov/zing/srw/"><SRW:version>1.1</SRW:version>'
+            b'<SRW:query>dc.title=lian</SRW:query><SRW:maximumRecords>1</SRW:maximumRecords>'
+            b'</SRW:searchRetrieveRequest></SOAP-ENV:Body></SOAP-ENV:Envelope>')
+    answer = call(app, method="POST", body=soap, content_type="text/xml")
+    assert answer.xml.tag.endswith("Envelope") and hits(answer) == get
+
+
+def test_hostile_soap_bodies_are_refused_without_harm(app: SRUApp) -> None:
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           b'<searchRetrieveRequest><query>&x;</query></searchRetrieveRequest>')
+    answer = call(app, method="POST", body=xxe, content_type="text/xml")
+    assert answer.status == "200 OK" and b"root:" not in answer.body and answer.diagnostics()
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">'
+              b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]><searchRetrieveRequest><query>&c;</query>'
+              b'</searchRetrieveRequest>')
+    answer = call(app, method="POST", body=laughs, content_type="text/xml")
+    assert answer.status == "200 OK" and answer.diagnostics()
+    big = call(app, method="POST", body=b"query=" + b"a" * (2 << 20))
+    assert big.diagnostics() == ["info:srw/diagnostic/1/6"]
+
+
+def test_http_level_answers(app: SRUApp) -> None:
+    assert call(app, path="/elsewhere").status.startswith("404")
+    answer = call(app, method="DELETE")
+    assert answer.status.startswith("405") and answer.headers["Allow"] == "GET, HEAD, POST"
+    head = call(app, {"operation": "explain"}, method="HEAD")
+    assert head.status == "200 OK" and head.body == b"" and int(head.headers["Content-Length"]) > 1000
+
+
+# scan --------------------------------------------------------------------------------------
+def test_scan_terms_counts_and_positions(app: SRUApp) -> None:
+    def scan(clause: str, **params: str) -> list[tuple[str, int]]:
+        answer = call(app, {"operation": "scan", "version": "1.2", "scanClause": clause, **params})
+        assert answer.diagnostics() == [], answer.body[:500]
+        return [(t.findtext(f"{{{NS['zs']}}}value"), int(t.findtext(f"{{{NS['zs']}}}numberOfRecords") or 0))
+                for t in answer.xml.iter(f"{{{NS['zs']}}}term")]
+
+    terms = scan("dc.title=lian", maximumTerms="6")
+    assert terms[0][0] == "lian" and len(terms) == 6 and [t for t, _ in terms] == sorted(t for t, _ in terms)
+    for term, count in terms:
+        assert hits(search(app, f'dc.title="{term}"', maximumRecords="0")) == count
+    around = scan("dc.title=lian", maximumTerms="6", responsePosition="3")
+    assert around[2][0] == "lian" and around[3:] == terms[1:4]
+    after = scan("dc.title=lian", maximumTerms="3", responsePosition="0")
+    assert after == terms[1:4]
+    members = scan("bath.possessingInstitution=a", maximumTerms="10")
+    assert [t for t, _ in members] == ["CITY", "DIST", "UNIV", "VILL"]
+    v2 = call(app, {"operation": "scan", "version": "2.0", "scanClause": "dc.title=lian"}).xml
+    assert v2.tag == f"{{{NS['scan']}}}scanResponse" and len(list(v2.iter(f"{{{NS['scan']}}}term"))) == 20
+
+
+# diagnostics -------------------------------------------------------------------------------
+SR = {"operation": "searchRetrieve", "version": "1.2"}
+SCAN = {"operation": "scan", "version": "1.2"}
+DIAGNOSTICS = [
+    (4, {"operation": "update", "version": "1.2"}),
+    (5, {"operation": "explain", "version": "3.0"}),
+    (6, {**SR, "query": "a", "startRecord": "abc"}),
+    (6, {**SR, "query": "a", "maximumRecords": "-1"}),
+    (7, {**SR}),
+    (7, {**SCAN}),
+    (8, {**SR, "query": "a", "frobnicate": "1"}),
+    (10, {**SR, "query": "((("}),
+    (10, {**SR, "query": "a and"}),
+    (10, {**SR, "query": "(" * 40 + "a" + ")" * 40}),
+    (10, {**SR, "query": " and ".join(["a"] * 40)}),
+    (10, {**SR, "query": "a" * 3000}),
+    (13, {**SR, "query": "dc.title=a*"}),
+    (14, {**SR, "query": 'dc.title="unbalanced'}),
+    (15, {**SR, "query": "foo.bar=x"}),
+    (16, {**SR, "query": "dc.foo=x"}),
+    (19, {**SR, "query": "dc.title>x"}),
+    (20, {**SR, "query": "dc.title =/stem running"}),
+    (27, {**SR, "query": 'dc.title=""'}),
+    (28, {**SR, "query": "bath.isbn=978*"}),
+    (37, {**SR, "query": "a prox b"}),
+    (51, {**SR, "query": 'cql.resultSetId="nosuchset"'}),
+    (61, {**SR, "query": "dc.title=lian", "startRecord": "99"}),
+    (66, {**SR, "query": "a", "recordSchema": "info:srw/schema/1/nonsense"}),
+    (71, {**SR, "query": "a", "recordPacking": "binary"}),
+    (72, {**SR, "query": "a", "recordXPath": "/record"}),
+    (80, {**SR, "query": "a sortBy dc.subject"}),
+    (120, {**SCAN, "scanClause": "dc.title=a", "maximumTerms": "5", "responsePosition": "9"}),
+    (121, {**SCAN, "scanClause": "dc.title=a", "maximumTerms": "500"}),
+    (16, {**SCAN, "scanClause": "local.notes=a"}),
+    (10, {**SCAN, "scanClause": "dc.title=a and dc.title=b"}),
+]
+
+
+@pytest.mark.parametrize("number, params", DIAGNOSTICS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(DIAGNOSTICS)])
+def test_every_bad_request_gets_its_diagnostic(site: Path, number: int, params: dict[str, str]) -> None:
+    app = _app_with(site, max_clauses=32)
+    answer = call(app, params)
+    assert answer.status == "200 OK"
+    assert answer.diagnostics() == [f"info:srw/diagnostic/1/{number}"], answer.body[:600]
+    message = answer.first("//diag:message/text() | //diag2:message/text()")
+    assert message and "Traceback" not in message
+
+
+def test_a_missing_index_is_diagnostic_1_not_a_500(site: Path, tmp_path: Path) -> None:
+    cfg = load_config(str(site))
+    app = create_app(dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, path=str(tmp_path / "none"))))
+    answer = search(app, "dc.title=lian")
+    assert answer.status == "200 OK" and answer.diagnostics() == ["info:srw/diagnostic/1/1"]
+    assert str(tmp_path) not in answer.body.decode()  # paths stay in the log
+
+
+def test_whoosh_engine_answers_the_same(tmp_path_factory: pytest.TempPathFactory, app: SRUApp) -> None:
+    other = create_app(load_config(str(_site(tmp_path_factory.mktemp("sru-whoosh"), "whoosh"))))
+    for query in ("dc.title=lian", "dc.subject=history and dc.date>=1990", "bath.possessingInstitution=UNIV",
+                  "local.available=true", "cql.allRecords=1 not dc.title=history"):
+        assert hits(search(other, query)) == hits(search(app, query)), query
+    scan = {"operation": "scan", "version": "1.2", "scanClause": "dc.creator=smith", "maximumTerms": "5"}
+    assert call(other, scan).body.split(b"<zs:echoed")[0] == call(app, scan).body.split(b"<zs:echoed")[0]
+
+
+# the real server: yaz-client and our own harvester ---------------------------------------------
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    port = free_port()
+    log = (site.parent / "serve.log").open("wb")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(site), "serve",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/sru"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.parametrize("method", ["get", "post", "soap"])
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_yaz_client_drives_the_server(served: str, version: str, method: str) -> None:
+    check = need_peers() / "yaz-sru-check.sh"
+    out = subprocess.run([str(check), "-V", version, "-m", method, "-q", "dc.title=lian", "-n", "4",
+                          "-s", "marcxml", "-S", "dc.title=lian", served], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "PASS search: 4 hits" in out.stdout and "PASS scan: 20 terms" in out.stdout
+    negative = subprocess.run([str(check), "-x", "-V", version, "-m", method, "-q", "dc.title>x", served],
+                              capture_output=True, text=True, timeout=60)
+    assert negative.returncode == 0 and "info:srw/diagnostic/1/19" in negative.stdout, negative.stdout
+
+
+def test_contract_serve_lines(served: str) -> None:
+    explain = urllib.request.urlopen(served + "?operation=explain&version=1.2", timeout=10).read()
+    assert b"explain" in explain
+    with urllib.request.urlopen(served + "?operation=searchRetrieve&version=1.2&query=(((", timeout=10) as resp:
+        assert resp.status == 200 and b"info:srw/diagnostic/1/" in resp.read()
+
+
+@pytest.mark.parametrize("version", ["1.2", "2.0"])
+def test_our_harvester_harvests_our_server_completely(served: str, site: Path, tmp_path: Path,
+                                                      write_config: Any, run_cli: Any, version: str) -> None:
+    cfg = write_config({"id": "UNION", "type": "sru", "url": served, "sru_version": version, "page_size": 97,
+                        "holdings": "852"})
+    result = run_cli(cfg, "harvest", "UNION", "--json")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        ids = {r[0] for r in db.execute("SELECT local_id FROM records WHERE source='UNION' AND deleted=0")}
+        items = db.execute("SELECT count(*) FROM items WHERE source='UNION'").fetchone()[0]
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        expected = {r[0] for r in db.execute("SELECT DISTINCT master_id FROM clusters")}
+        all_items = db.execute("SELECT count(*) FROM items i JOIN records r ON r.id = i.record_id"
+                               " WHERE r.deleted = 0").fetchone()[0]
+    assert ids == expected and len(ids) == 1476
+    assert items == all_items  # every member's copies came back through the 852 fields
