@@ -30,7 +30,7 @@ def test_cql_parses_to_the_expected_tree() -> None:
 
 @pytest.mark.parametrize("query, number", [("dc.title=", 27), ("(((", 10), ("a and", 10),
                                            ("a prox b", 37), ("title cql.foo x", 19),
-                                           ("a sortBy", 80), ('"unclosed', 10)])
+                                           ("a sortBy", 80), ('"unclosed', 14)])
 def test_cql_errors_carry_their_diagnostic(query: str, number: int) -> None:
     with pytest.raises(SRUDiagnostic) as err:
         parse(query)

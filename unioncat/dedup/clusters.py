@@ -11,10 +11,11 @@ import csv
 import json
 from typing import Any
 
-from pymarc import Field, Record
+from pymarc import Record
 
 from unioncat.errors import DedupError
-from unioncat.marc.records import load_record
+from unioncat.marc.fields import MarcField, all_fields
+from unioncat.marc.records import fields_to_pymarc
 from unioncat.store import Store
 
 ENRICH = {"marc21": ("020", "022", "024", "035", "050", "082", "084", "600", "610", "650", "651"),
@@ -58,23 +59,35 @@ def members(store: Store, master_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def master_record(store: Store, master_id: str) -> Record:
-    """Build the master record: the best member, enriched with the others' identifiers,
-    subjects and classification."""
+def master_fields(store: Store, master_id: str) -> tuple[str, list[MarcField]]:
+    """Return the master record's leader and fields: the best member, enriched with the
+    others' identifiers, subjects and classification, 001 set to the master id."""
     found = members(store, master_id)
     best = store.get(found[0]["id"])
     assert best is not None
-    master = load_record(best.raw, best.syntax, best.charset)
+    leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH["marc21" if best.format == "marc21" else "unimarc"]
-    have = {(f.tag, f.value()) for f in master.get_fields(*tags)}
+    have = {(f[0], _key(f[2])) for f in fields if f[0] in tags}
     for member in found[1:]:
         other = store.get(member["id"])
         if other is None or (other.format == "marc21") != (best.format == "marc21"):
             continue
-        for fld in load_record(other.raw, other.syntax, other.charset).get_fields(*tags):
-            if (fld.tag, fld.value()) not in have:
-                have.add((fld.tag, fld.value()))
-                master.add_ordered_field(fld)
-    master.remove_fields("001")
-    master.add_ordered_field(Field(tag="001", data=master_id))
-    return master
+        for fld in all_fields(other.raw, other.syntax, other.charset)[1]:
+            if fld[0] in tags and (fld[0], _key(fld[2])) not in have:
+                have.add((fld[0], _key(fld[2])))
+                # in tag order, before the first field with a later tag (as pymarc does)
+                at = next((i for i, f in enumerate(fields) if f[0] > fld[0]), len(fields))
+                fields.insert(at, fld)
+    fields = [f for f in fields if f[0] != "001"]
+    at = next((i for i, f in enumerate(fields) if f[0] > "001"), len(fields))
+    fields.insert(at, ("001", "", master_id))
+    return leader, fields
+
+
+def _key(value: str | list[tuple[str, str]]) -> str:
+    return value if isinstance(value, str) else " ".join(v for _, v in value)
+
+
+def master_record(store: Store, master_id: str) -> Record:
+    """Build the master record (see :func:`master_fields`) as a pymarc Record."""
+    return fields_to_pymarc(*master_fields(store, master_id))

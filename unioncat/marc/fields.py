@@ -17,6 +17,8 @@ from unioncat.marc.iso2709 import parse_fields
 from unioncat.marc.records import SYNTAX_MARCXML, SYNTAX_OPAC, local_name
 
 Subfields = list[tuple[str, str]]
+# (tag, indicators, value): a control field's value is its text, a data field's its subfields.
+MarcField = tuple[str, str, "str | Subfields"]
 
 
 def fields_with_tags(raw: bytes, syntax: str, charset: str, tags: set[str]) -> list[tuple[str, Subfields]]:
@@ -43,6 +45,36 @@ def control_fields(raw: bytes, syntax: str, charset: str, tag: str) -> list[str]
         raw = opac_bibliographic(raw)
     decode = decoder(charset)
     return [decode(data).strip() for t, data in parse_fields(raw).fields if t == tag]
+
+
+def all_fields(raw: bytes, syntax: str, charset: str) -> tuple[str, list[MarcField]]:
+    """Return a record's leader and every field in order, decoded (no pymarc)."""
+    out: list[MarcField] = []
+    if syntax == SYNTAX_MARCXML:
+        leader = ""
+        for child in xmlsafe.fromstring(raw):
+            name, tag = local_name(child), child.get("tag") or ""
+            if name == "leader":
+                leader = child.text or ""
+            elif name == "controlfield":
+                out.append((tag, "", child.text or ""))
+            elif name == "datafield":
+                ind = (child.get("ind1") or " ")[:1] + (child.get("ind2") or " ")[:1]
+                out.append((tag, ind, [(sf.get("code") or "", sf.text or "") for sf in child
+                                       if local_name(sf) == "subfield"]))
+        return leader.ljust(24)[:24], out
+    if syntax == SYNTAX_OPAC:
+        raw = opac_bibliographic(raw)
+    decode = decoder(charset)
+    parsed = parse_fields(raw)
+    for tag, data in parsed.fields:
+        if tag < "010" and tag.isdigit():
+            out.append((tag, "", decode(data)))
+        else:
+            parts = data.split(b"\x1f")
+            ind = parts[0].decode("latin-1")[:2].ljust(2)
+            out.append((tag, ind, [(p[:1].decode("latin-1"), decode(p[1:])) for p in parts[1:] if p]))
+    return parsed.leader, out
 
 
 def _xml_fields(root: etree._Element, tags: set[str]) -> list[tuple[str, Subfields]]:

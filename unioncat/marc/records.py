@@ -44,6 +44,19 @@ def to_pymarc(parsed: ParsedFields, charset: str) -> Record:
     return record
 
 
+def fields_to_pymarc(leader: str, fields: list[tuple[str, str, str | list[tuple[str, str]]]]) -> Record:
+    """Build a pymarc Record from decoded fields (``marc.fields.all_fields`` output)."""
+    record = Record()
+    record.leader = Leader(leader)
+    for tag, ind, value in fields:
+        if isinstance(value, str):
+            record.add_field(Field(tag=tag, data=value))
+        else:
+            record.add_field(Field(tag=tag, indicators=Indicators(ind[:1] or " ", ind[1:2] or " "),
+                                   subfields=[Subfield(code, text) for code, text in value]))
+    return record
+
+
 def local_name(elem: etree._Element) -> str:
     """Return an element's name without its namespace."""
     tag = elem.tag

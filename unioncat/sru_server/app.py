@@ -23,7 +23,7 @@ from lxml import etree
 from unioncat import xmlsafe
 from unioncat.config.model import Config
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse
-from unioncat.dedup.clusters import master_record, members
+from unioncat.dedup.clusters import master_fields, members
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.holdings.view import holdings_for
 from unioncat.index.analyzers import tokens
@@ -211,10 +211,10 @@ class SRUApp:
                 raise SRUDiagnostic(65, master, "record does not exist")
             parts = record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
             return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
-        record = master_record(store, master)
+        leader, fields = master_fields(store, master)
         if schema == "opacxml":
-            return records.opacxml(record, holdings)
-        return records.marcxml(record, holdings, self.server.holdings)
+            return records.opacxml(leader, fields, holdings)
+        return records.marcxml(leader, fields, holdings, self.server.holdings)
 
     def echo(self, root: etree._Element, req: SRURequest) -> None:
         """Append echoedSearchRetrieveRequest."""

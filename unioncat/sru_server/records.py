@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from pymarc import Record
+
+from unioncat import xmlsafe
+from unioncat.marc.fields import MarcField
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -129,22 +131,31 @@ def items_of(members: list[dict[str, Any]]) -> list[Item]:
 
 
 # marcxml -----------------------------------------------------------------------------
-def marcxml(record: Record, members: list[dict[str, Any]], mode: str = "item") -> etree._Element:
-    """Return MARCXML of a record, its 852 fields replaced by the union's holdings."""
-    root = etree.Element(f"{{{MARC_NS}}}record", nsmap={None: MARC_NS})
-    ns = f"{{{MARC_NS}}}"
-    sub(root, ns + "leader", str(record.leader))
-    for fld in record.fields:
-        if fld.is_control_field():
-            sub(root, ns + "controlfield", fld.data or "", tag=fld.tag)
-            continue
-        if fld.tag == "852" and mode != "none":
-            continue
-        _datafield(root, fld.tag, fld.indicators[0] if fld.indicators else " ",
-                   fld.indicators[1] if fld.indicators else " ", [(s.code, s.value) for s in fld.subfields])
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) -> None:
+    out.append(f'<datafield tag="{_esc(tag)}" ind1="{_esc(ind[:1] or " ")}" ind2="{_esc(ind[1:2] or " ")}">')
+    out.extend(f'<subfield code="{_esc(code)}">{_esc(value)}</subfield>' for code, value in subs if value)
+    out.append("</datafield>")
+
+
+def marcxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]],
+            mode: str = "item") -> etree._Element:
+    """Return MARCXML of a record, its 852 fields replaced by the union's holdings.
+
+    Built as text and parsed once: several times faster than an element per subfield.
+    """
+    out = [f'<record xmlns="{MARC_NS}"><leader>{_esc(leader)}</leader>']
+    for tag, ind, value in fields:
+        if isinstance(value, str):
+            out.append(f'<controlfield tag="{_esc(tag)}">{_esc(value)}</controlfield>')
+        elif tag != "852" or mode == "none":
+            _datafield(out, tag, ind, value)
     if mode == "item":
         for it in items_of(members):
-            _datafield(root, "852", " ", " ", [
+            _datafield(out, "852", "  ", [
                 ("a", it.member), ("b", it.branch), ("c", it.location), ("h", it.call_number),
                 ("p", it.barcode), ("t", it.copy), ("3", it.volume), ("9", it.status),
                 ("y", it.due_date[:10]), ("z", status_note(it.status, it.due_date))])
@@ -154,16 +165,9 @@ def marcxml(record: Record, members: list[dict[str, Any]], mode: str = "item") -
             subs += [("h", c) for c in m["call_numbers"]]
             subs += [("9", "available" if m["available"] else "unavailable"),
                      ("z", f"{m['available']} of {m['total']} copies available")]
-            _datafield(root, "852", " ", " ", subs)
-    return root
-
-
-def _datafield(root: etree._Element, tag: str, ind1: str, ind2: str, subs: list[tuple[str, str]]) -> None:
-    ns = f"{{{MARC_NS}}}"
-    fld = sub(root, ns + "datafield", tag=tag, ind1=(ind1 or " ")[:1], ind2=(ind2 or " ")[:1])
-    for code, value in subs:
-        if value:
-            sub(fld, ns + "subfield", value, code=code)
+            _datafield(out, "852", "  ", subs)
+    out.append("</record>")
+    return etree.fromstring(clean("".join(out)).encode("utf-8"), xmlsafe.PARSER)
 
 
 # dc and mods -------------------------------------------------------------------------
@@ -266,11 +270,11 @@ def mods(master_id: str, parts: Any) -> etree._Element:
 
 
 # opacxml and isohold ----------------------------------------------------------------
-def opacxml(record: Record, members: list[dict[str, Any]]) -> etree._Element:
+def opacxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]]) -> etree._Element:
     """Return YAZ's opacxml: the bibliographic record and holdings with circulations."""
     root = etree.Element("opacRecord")
     bib = sub(root, "bibliographicRecord")
-    bib.append(marcxml(record, [], mode="none"))
+    bib.append(marcxml(leader, fields, [], mode="none"))
     holdings = sub(root, "holdings")
     groups: dict[tuple[str, str, str, str], list[Item]] = {}
     for it in items_of(members):
