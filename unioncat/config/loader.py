@@ -69,8 +69,9 @@ def _build(file: str, data: dict[str, Any]) -> Config:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")
     if not server.base_path.startswith("/"):
         raise ConfigError(file, "server.base_path", f"expected a path starting with /, got {server.base_path!r}")
-    for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads"):
-        if getattr(server, key) < (0 if key == "default_records" else 1):
+    for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads",
+                "record_cache"):
+        if getattr(server, key) < (0 if key in ("default_records", "record_cache") else 1):
             raise ConfigError(file, f"server.{key}", f"expected a positive number, got {getattr(server, key)}")
     raw_sources = data.get("source", [])
     if not isinstance(raw_sources, list):

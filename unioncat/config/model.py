@@ -40,6 +40,7 @@ class ServerConfig:
     holdings: str = "item"
     result_set_ttl: int = 600
     availability_cache: float = 30.0
+    record_cache: int = 20000
     threads: int = 4
 
 

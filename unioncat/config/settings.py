@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds a resultSetId stays usable in cql.resultSetId queries."),
     Setting("server.availability_cache", (int, float), 30,
             "Seconds the set of records available per member is reused by local.available searches."),
+    Setting("server.record_cache", int, 20000,
+            "Master records kept built in memory per server process (holdings are never cached)."),
     Setting("server.threads", int, 4, "Worker threads of the built-in (waitress) HTTP server."),
     Setting("availability.ttl", (int, float), 300,
             "Seconds a live availability refresh of a record is reused before asking the member again."),

@@ -28,7 +28,7 @@ from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.holdings.view import holdings_for
 from unioncat.index.analyzers import tokens
 from unioncat.index.engine import terms_window
-from unioncat.index.fields import record_parts
+from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
 from unioncat.sru_server.explain import NOT_SCANNABLE, ZEEREX_NS, zeerex
@@ -206,15 +206,20 @@ class SRUApp:
         if schema == "isohold":
             return records.isohold(holdings)
         if schema in ("dc", "mods"):
-            best = store.get(members(store, master)[0]["id"])
-            if best is None:
-                raise SRUDiagnostic(65, master, "record does not exist")
-            parts = record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
+            parts = self.res.records.get((master, "parts"), lambda: self.parts(master))
             return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
-        leader, fields = master_fields(store, master)
-        if schema == "opacxml":
-            return records.opacxml(leader, fields, holdings)
-        return records.marcxml(leader, fields, holdings, self.server.holdings)
+        mode = "none" if schema == "opacxml" else self.server.holdings
+        head = self.res.records.get((master, mode),
+                                    lambda: records.marcxml_head(*master_fields(store, master), mode))
+        return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+
+    def parts(self, master: str) -> DocParts:
+        """Return the index parts of a master's best record (for dc and mods)."""
+        store = self.res.store()
+        best = store.get(members(store, master)[0]["id"])
+        if best is None:
+            raise SRUDiagnostic(65, master, "record does not exist")
+        return record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
 
     def echo(self, root: etree._Element, req: SRURequest) -> None:
         """Append echoedSearchRetrieveRequest."""

@@ -141,11 +141,11 @@ def _datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) 
     out.append("</datafield>")
 
 
-def marcxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]],
-            mode: str = "item") -> etree._Element:
-    """Return MARCXML of a record, its 852 fields replaced by the union's holdings.
+def marcxml_head(leader: str, fields: list[MarcField], mode: str = "item") -> str:
+    """Return a record's MARCXML up to its holdings: the part that can be cached.
 
-    Built as text and parsed once: several times faster than an element per subfield.
+    Built as text: several times faster than an element per subfield.  Unless ``mode``
+    is ``none`` the record's own 852 fields are left out (the union's replace them).
     """
     out = [f'<record xmlns="{MARC_NS}"><leader>{_esc(leader)}</leader>']
     for tag, ind, value in fields:
@@ -153,6 +153,12 @@ def marcxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]],
             out.append(f'<controlfield tag="{_esc(tag)}">{_esc(value)}</controlfield>')
         elif tag != "852" or mode == "none":
             _datafield(out, tag, ind, value)
+    return clean("".join(out))
+
+
+def marcxml(head: str, members: list[dict[str, Any]], mode: str = "item") -> etree._Element:
+    """Return MARCXML: a record's head with the union's holdings as 852 fields."""
+    out = [head]
     if mode == "item":
         for it in items_of(members):
             _datafield(out, "852", "  ", [
@@ -167,7 +173,8 @@ def marcxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]],
                      ("z", f"{m['available']} of {m['total']} copies available")]
             _datafield(out, "852", "  ", subs)
     out.append("</record>")
-    return etree.fromstring(clean("".join(out)).encode("utf-8"), xmlsafe.PARSER)
+    text = "".join(out) if mode == "none" else head + clean("".join(out[1:]))
+    return etree.fromstring(text.encode("utf-8"), xmlsafe.PARSER)
 
 
 # dc and mods -------------------------------------------------------------------------
@@ -270,11 +277,12 @@ def mods(master_id: str, parts: Any) -> etree._Element:
 
 
 # opacxml and isohold ----------------------------------------------------------------
-def opacxml(leader: str, fields: list[MarcField], members: list[dict[str, Any]]) -> etree._Element:
-    """Return YAZ's opacxml: the bibliographic record and holdings with circulations."""
+def opacxml(head: str, members: list[dict[str, Any]]) -> etree._Element:
+    """Return YAZ's opacxml: the bibliographic record (a ``none`` mode head) and holdings
+    with circulations."""
     root = etree.Element("opacRecord")
     bib = sub(root, "bibliographicRecord")
-    bib.append(marcxml(leader, fields, [], mode="none"))
+    bib.append(marcxml(head, [], mode="none"))
     holdings = sub(root, "holdings")
     groups: dict[tuple[str, str, str, str], list[Item]] = {}
     for it in items_of(members):

@@ -15,13 +15,39 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 from unioncat.config.model import Config
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters
 from unioncat.index.engine import TantivyEngine, open_engine
 from unioncat.store import Store
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        """Return the cached value of key, building (outside the lock) and keeping it if absent."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = build()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 class Resources:
@@ -35,7 +61,10 @@ class Resources:
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
         self._available: tuple[float, dict[str, frozenset[str]]] | None = None
-        self._terms: OrderedDict[tuple[Any, str], list[tuple[str, int]]] = OrderedDict()
+        self._terms = LRU(8)
+        # Master records as built for the response (never their holdings, joined per request),
+        # kept until the index changes: the index is what says which records a master has.
+        self.records = LRU(cfg.server.record_cache)
         self.formats = {s.id: s.format for s in cfg.sources}
         self.names = {s.id: s.name for s in cfg.sources}
 
@@ -58,6 +87,7 @@ class Resources:
                     self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
                     self._signature = signature
                     self._terms.clear()
+                    self.records.clear()
             return self._engine
 
     def _stat(self) -> tuple[int, int]:
@@ -80,15 +110,7 @@ class Resources:
     def terms(self, field: str) -> list[tuple[str, int]]:
         """Return the sorted terms of an index field (cached until the index changes)."""
         engine = self.engine()
-        key = (self._signature, field)
-        with self._lock:
-            found = self._terms.get(key)
-        if found is None:
-            found = engine.all_terms(field)
-            with self._lock:
-                self._terms[key] = found
-                while len(self._terms) > 8:
-                    self._terms.popitem(last=False)
+        found: list[tuple[str, int]] = self._terms.get(field, lambda: engine.all_terms(field))
         return found
 
 

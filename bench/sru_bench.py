@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""SRU throughput and latency: our server next to Zebra on the same LoC records, same run.
+
+    .venv/bin/python bench/sru_bench.py [--records 50000] [--duration 10] [--connections 1,16]
+
+Loads N LoC records into unioncat (`unioncat run`: import, dedup, index) and into Zebra
+(../shared/peers/start-zebra.sh), then drives each server with wrk (Debian's wrk 4.1,
+keep-alive, on 127.0.0.1) over a fixed mix of searchRetrieve requests, SRU 1.2, 10
+MARCXML records each (ours carry every member's holdings in 852 fields, joined per
+request).  Servers: ours under waitress (`unioncat serve`, 4 threads) and under gunicorn
+(2 gthread workers x 4 threads, the README's production setup; once more with the
+master-record cache off, so every record is built from the store per request), and Zebra 2.2.7
+(zebrasrv forks a process per connection).  Prints hits per query for both, then
+requests/s and median / p99 latency per server and connection count.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from index_bench import stage, unioncat  # noqa: E402
+from tests.peers import free_port, zebra  # noqa: E402
+
+QUERIES = ["dc.title=computer", "dc.creator=smith", "dc.title=comp*", "dc.subject=history and dc.date>=1950",
+           "cql.anywhere=history", '"united states"', "bath.isbn=0791060438", "dc.title=\"civil war\""]
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def params_of(query: str) -> str:
+    return (f"version=1.2&operation=searchRetrieve&query={quote(query, safe='')}"
+            "&maximumRecords=10&recordSchema=marcxml")
+
+
+def wrk_script(folder: Path, base_path: str) -> Path:
+    lua = folder / f"mix{base_path.replace('/', '_')}.lua"
+    paths = ",\n".join(f'  "{base_path}?{params_of(q)}"' for q in QUERIES)
+    lua.write_text("local paths = {\n" + paths + "\n}\nlocal i = 0\n"
+                   "request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % #paths) + 1])\nend\n",
+                   encoding="utf-8")
+    return lua
+
+
+def wrk(url: str, lua: Path, connections: int, seconds: int) -> dict[str, float]:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url]
+    subprocess.run(args[:3] + ["-d2s"] + args[4:], capture_output=True, check=True)  # warm up
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    latency = {p: float(v) * UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rate, "p50": latency["50"], "p99": latency["99"], "non2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else ""}  # type: ignore[dict-item]
+
+
+def check(base: str) -> list[tuple[int, int]]:
+    """Return (hits, records returned) per query."""
+    out = []
+    for query in QUERIES:
+        body = requests.get(f"{base}?{params_of(query)}", timeout=60).text
+        hits = re.search(r"<(?:\w+:)?numberOfRecords>(\d+)<", body)
+        out.append((int(hits.group(1)) if hits else -1, len(re.findall(r"<(?:\w+:)?recordData>", body))))
+    return out
+
+
+def wait_for(url: str) -> None:
+    for _ in range(300):
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=50_000)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", default="1,16")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does)")
+    work = Path(tempfile.mkdtemp(prefix="sru-bench-"))
+    data = work / "data"
+    data.mkdir()
+    stage(args.records, data)
+    cfg = work / "unioncat.toml"
+    cfg.write_text(f'[store]\npath = "{work}/store.db"\n[index]\npath = "{work}/index"\n'
+                   f'[[source]]\nid = "LOC"\nname = "LoC"\ntype = "file"\npath = "{data}/loc.mrc"\n'
+                   'holdings = "852"\n', encoding="utf-8")
+    start = time.monotonic()
+    unioncat(cfg, "run")
+    print(f"unioncat run: {args.records:,} records in {time.monotonic() - start:.1f} s", flush=True)
+    cold = work / "cold.toml"  # the same, with no master-record cache: every record built per request
+    cold.write_text(cfg.read_text(encoding="utf-8") + "[server]\nrecord_cache = 0\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "UNIONCAT_CONFIG": str(cfg)}
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", "2", "--threads", "4",
+                "--log-level", "warning", "unioncat.sru_server.serve:wsgi_app()", "-b"]
+    ports = [free_port() for _ in range(3)]
+    servers = [subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for command, environment in (
+                   ([sys.executable, "-m", "unioncat", "serve", "--port", str(ports[0]), "--threads", "4"], env),
+                   (gunicorn + [f"127.0.0.1:{ports[1]}"], env),
+                   (gunicorn + [f"127.0.0.1:{ports[2]}"], {**env, "UNIONCAT_CONFIG": str(cold)}))]
+    try:
+        with zebra(data) as peer:
+            targets = {"unioncat (waitress, 4 threads)": f"http://127.0.0.1:{ports[0]}/sru",
+                       "unioncat (gunicorn gthread 2x4)": f"http://127.0.0.1:{ports[1]}/sru",
+                       "unioncat (gunicorn, record cache off)": f"http://127.0.0.1:{ports[2]}/sru",
+                       "Zebra 2.2.7": peer["SRU_URL"]}
+            for url in targets.values():
+                wait_for(url)
+            ours, theirs = check(targets["unioncat (waitress, 4 threads)"]), check(peer["SRU_URL"])
+            print(f"\n{'query':45} {'unioncat hits/recs':>20} {'Zebra hits/recs':>18}")
+            for query, (h1, r1), (h2, r2) in zip(QUERIES, ours, theirs):
+                print(f"{query:45} {h1:>13,}/{r1:<6} {h2:>11,}/{r2:<6}")
+            print(f"\n| server | connections | requests/s | median ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|")
+            for conns in (int(c) for c in args.connections.split(",")):
+                for name, url in targets.items():
+                    base, _, path = url.rpartition("/")
+                    result = wrk(base, wrk_script(work, "/" + path), conns, args.duration)
+                    print(f"| {name} | {conns} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} "
+                          f"| {result['non2xx']}{' ' + str(result['socket_errors']) if result['socket_errors'] else ''} |",
+                          flush=True)
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
