@@ -127,7 +127,7 @@ def main() -> None:
             print(f"\n{'query':45} {'unioncat hits/recs':>20} {'Zebra hits/recs':>18}")
             for query, (h1, r1), (h2, r2) in zip(QUERIES, ours, theirs):
                 print(f"{query:45} {h1:>13,}/{r1:<6} {h2:>11,}/{r2:<6}")
-            print(f"\n| server | connections | requests/s | median ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|")
+            print("\n| server | connections | requests/s | median ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|")
             for conns in (int(c) for c in args.connections.split(",")):
                 for name, url in targets.items():
                     base, _, path = url.rpartition("/")
