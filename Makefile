@@ -51,7 +51,13 @@ demo: venv
 	$(U) search '連城訣'
 	$(U) search 'hongloumeng or lianchengjue' --facet library
 	@echo
+	@echo "== The same over SRU, as a member OPAC asks it: on the shelf somewhere, ISO 20775 holdings"
+	@$(U) serve --port 18765 2>/dev/null & pid=$$!; \
+	  $(BIN)/python examples/demo/sru_request.py 'http://127.0.0.1:18765/sru?version=1.2&operation=searchRetrieve&recordSchema=isohold&query=dc.title%3D%22lian%20cheng%20jue%22%20and%20local.available%3Dtrue'; \
+	  status=$$?; kill $$pid; exit $$status
+	@echo
 	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
+	@echo "      or: $(U) serve, then http://127.0.0.1:8765/sru?version=1.2&operation=explain"
 
 test: venv system-deps
 	$(BIN)/python -m mypy unioncat
@@ -69,6 +75,8 @@ bench: venv
 	$(BIN)/python bench/dedup_eval.py
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/nightly_bench.py
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	$(BIN)/python bench/sru_bench.py
 
 clean:
 	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info
