@@ -47,8 +47,10 @@ def control_fields(raw: bytes, syntax: str, charset: str, tag: str) -> list[str]
     return [decode(data).strip() for t, data in parse_fields(raw).fields if t == tag]
 
 
-def all_fields(raw: bytes, syntax: str, charset: str) -> tuple[str, list[MarcField]]:
-    """Return a record's leader and every field in order, decoded (no pymarc)."""
+def all_fields(raw: bytes, syntax: str, charset: str,
+               tags: set[str] | None = None) -> tuple[str, list[MarcField]]:
+    """Return a record's leader and its fields in order, decoded (no pymarc): every
+    control field, and the data fields whose tag is in ``tags`` (all when None)."""
     out: list[MarcField] = []
     if syntax == SYNTAX_MARCXML:
         leader = ""
@@ -58,7 +60,7 @@ def all_fields(raw: bytes, syntax: str, charset: str) -> tuple[str, list[MarcFie
                 leader = child.text or ""
             elif name == "controlfield":
                 out.append((tag, "", child.text or ""))
-            elif name == "datafield":
+            elif name == "datafield" and (tags is None or tag in tags):
                 ind = (child.get("ind1") or " ")[:1] + (child.get("ind2") or " ")[:1]
                 out.append((tag, ind, [(sf.get("code") or "", sf.text or "") for sf in child
                                        if local_name(sf) == "subfield"]))
@@ -70,7 +72,7 @@ def all_fields(raw: bytes, syntax: str, charset: str) -> tuple[str, list[MarcFie
     for tag, data in parsed.fields:
         if tag < "010" and tag.isdigit():
             out.append((tag, "", decode(data)))
-        else:
+        elif tags is None or tag in tags:
             parts = data.split(b"\x1f")
             ind = parts[0].decode("latin-1")[:2].ljust(2)
             out.append((tag, ind, [(p[:1].decode("latin-1"), decode(p[1:])) for p in parts[1:] if p]))
@@ -106,33 +108,12 @@ def record_fields(raw: bytes, syntax: str, charset: str, tags: set[str]) -> tupl
         str, dict[str, str], list[tuple[str, str, Subfields]]]:
     """Return (leader, first value of each control field, [(tag, indicators, subfields)])
     for the data fields whose tag is in ``tags``."""
+    leader, found = all_fields(raw, syntax, charset, tags)
     controls: dict[str, str] = {}
     fields: list[tuple[str, str, Subfields]] = []
-    if syntax == SYNTAX_MARCXML:
-        root = xmlsafe.fromstring(raw)
-        leader = ""
-        for child in root:
-            name = local_name(child)
-            tag = child.get("tag") or ""
-            if name == "leader":
-                leader = child.text or ""
-            elif name == "controlfield":
-                controls.setdefault(tag, child.text or "")
-            elif name == "datafield" and tag in tags:
-                ind = (child.get("ind1") or " ")[:1] + (child.get("ind2") or " ")[:1]
-                fields.append((tag, ind, [(s.get("code") or "", s.text or "") for s in child
-                                          if local_name(s) == "subfield"]))
-        return leader.ljust(24)[:24], controls, fields
-    if syntax == SYNTAX_OPAC:
-        raw = opac_bibliographic(raw)
-    decode = decoder(charset)
-    parsed = parse_fields(raw)
-    for tag, data in parsed.fields:
-        if tag < "010" and tag.isdigit():
-            if tag not in controls:
-                controls[tag] = decode(data)
-        elif tag in tags:
-            parts = data.split(b"\x1f")
-            ind = parts[0].decode("latin-1")[:2].ljust(2)
-            fields.append((tag, ind, [(p[:1].decode("latin-1"), decode(p[1:])) for p in parts[1:] if p]))
-    return parsed.leader, controls, fields
+    for tag, ind, value in found:
+        if isinstance(value, str):
+            controls.setdefault(tag, value)
+        else:
+            fields.append((tag, ind, value))
+    return leader, controls, fields
