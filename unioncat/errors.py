@@ -166,3 +166,12 @@ class SRUDiagnostic(UnioncatError):
     def uri(self) -> str:
         """Return the diagnostic URI."""
         return f"info:srw/diagnostic/1/{self.number}"
+
+
+class Bib1Diagnostic(UnioncatError):
+    """A Z39.50 BIB-1 diagnostic our Z39.50 target answers with: condition and addinfo."""
+
+    def __init__(self, condition: int, addinfo: str = "") -> None:
+        self.condition = condition
+        self.addinfo = addinfo
+        super().__init__(f"BIB-1 diagnostic {condition}" + (f": {addinfo}" if addinfo else ""))

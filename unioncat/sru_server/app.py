@@ -26,17 +26,13 @@ from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, So
 from unioncat.dedup.clusters import master_fields, members
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.holdings.view import holdings_for
-from unioncat.index.analyzers import tokens
-from unioncat.index.engine import terms_window
 from unioncat.index.fields import DocParts, record_parts
-from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
-from unioncat.sru_server.explain import NOT_SCANNABLE, ZEEREX_NS, zeerex
+from unioncat.sru_server.explain import ZEEREX_NS, zeerex
 from unioncat.sru_server.protocol import (SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
 from unioncat.sru_server.resources import Resources, make_result_set_id, read_result_set_id
-from unioncat.text import fold
 
 log = logging.getLogger("unioncat.sru")
 MAX_BODY = 1 << 20
@@ -263,19 +259,7 @@ class SRUApp:
         clause = parsed.root
         if not isinstance(clause, SearchClause) or parsed.sort:
             raise SRUDiagnostic(10, req.scan_clause, "a scan clause is one index, relation and term")
-        field = field_for(clause.index)
-        if field in NOT_SCANNABLE:
-            raise SRUDiagnostic(16, clause.index, f"{clause.index} cannot be scanned")
-        if field in RAW_FIELDS:
-            start = clause.term.strip().upper() if field == "member" else clause.term.strip()
-        else:
-            words = tokens(clause.term)
-            start = words[0] if words else fold(clause.term)
-        terms = self.res.terms(field)
-        if req.response_position == 0:
-            after = [t for t in terms_window(terms, start, 0, req.maximum_terms + 1) if t[0] != start]
-            return after[:req.maximum_terms]
-        return terms_window(terms, start, req.response_position - 1, req.maximum_terms)
+        return self.res.scan(clause.index, clause.term, req.response_position, req.maximum_terms)
 
 
 def _diagnostic(exc: Exception) -> SRUDiagnostic:

@@ -156,25 +156,27 @@ def marcxml_head(leader: str, fields: list[MarcField], mode: str = "item") -> st
     return clean("".join(out))
 
 
+def holdings_852(members: list[dict[str, Any]], mode: str = "item") -> list[list[tuple[str, str]]]:
+    """Return the subfields of the union's 852 fields: one per item or per member."""
+    if mode == "item":
+        return [[("a", it.member), ("b", it.branch), ("c", it.location), ("h", it.call_number),
+                 ("p", it.barcode), ("t", it.copy), ("3", it.volume), ("9", it.status),
+                 ("y", it.due_date[:10]), ("z", status_note(it.status, it.due_date))]
+                for it in items_of(members)]
+    if mode == "member":
+        return [[("a", m["member"])] + [("b", b) for b in m["branches"]] + [("h", c) for c in m["call_numbers"]]
+                + [("9", "available" if m["available"] else "unavailable"),
+                   ("z", f"{m['available']} of {m['total']} copies available")] for m in members]
+    return []
+
+
 def marcxml(head: str, members: list[dict[str, Any]], mode: str = "item") -> etree._Element:
     """Return MARCXML: a record's head with the union's holdings as 852 fields."""
-    out = [head]
-    if mode == "item":
-        for it in items_of(members):
-            _datafield(out, "852", "  ", [
-                ("a", it.member), ("b", it.branch), ("c", it.location), ("h", it.call_number),
-                ("p", it.barcode), ("t", it.copy), ("3", it.volume), ("9", it.status),
-                ("y", it.due_date[:10]), ("z", status_note(it.status, it.due_date))])
-    elif mode == "member":
-        for m in members:
-            subs = [("a", m["member"])] + [("b", b) for b in m["branches"]]
-            subs += [("h", c) for c in m["call_numbers"]]
-            subs += [("9", "available" if m["available"] else "unavailable"),
-                     ("z", f"{m['available']} of {m['total']} copies available")]
-            _datafield(out, "852", "  ", subs)
+    out: list[str] = []
+    for subs in holdings_852(members, mode):
+        _datafield(out, "852", "  ", subs)
     out.append("</record>")
-    text = "".join(out) if mode == "none" else head + clean("".join(out[1:]))
-    return etree.fromstring(text.encode("utf-8"), xmlsafe.PARSER)
+    return etree.fromstring((head + clean("".join(out))).encode("utf-8"), xmlsafe.PARSER)
 
 
 # dc and mods -------------------------------------------------------------------------

@@ -20,7 +20,11 @@ from typing import Any, Callable
 from unioncat.config.model import Config
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters
-from unioncat.index.engine import TantivyEngine, open_engine
+from unioncat.index.analyzers import tokens
+from unioncat.index.engine import TantivyEngine, open_engine, terms_window
+from unioncat.index.query import RAW_FIELDS, field_for
+from unioncat.sru_server.explain import NOT_SCANNABLE
+from unioncat.text import fold
 from unioncat.store import Store
 
 
@@ -112,6 +116,23 @@ class Resources:
         engine = self.engine()
         found: list[tuple[str, int]] = self._terms.get(field, lambda: engine.all_terms(field))
         return found
+
+
+    def scan(self, index: str, term: str, position: int, count: int) -> list[tuple[str, int]]:
+        """Return ``count`` terms of a CQL index around ``term``, with record counts: the
+        start term at ``position`` (1 = first; 0 = only the terms after it)."""
+        field = field_for(index)
+        if field in NOT_SCANNABLE:
+            raise SRUDiagnostic(16, index, f"{index} cannot be scanned")
+        if field in RAW_FIELDS:
+            start = term.strip().upper() if field == "member" else term.strip()
+        else:
+            words = tokens(term)
+            start = words[0] if words else fold(term)
+        terms = self.terms(field)
+        if position == 0:
+            return [t for t in terms_window(terms, start, 0, count + 1) if t[0] != start][:count]
+        return terms_window(terms, start, position - 1, count)
 
 
 def make_result_set_id(query: str, sort_keys: str) -> str:
