@@ -554,16 +554,24 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
 @click.option("--host", help="Address to bind (default [server] host, 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (default [server] port, 8765).")
 @click.option("--threads", type=int, help="Worker threads (default [server] threads).")
+@click.option("--z3950-port", type=int, help="Also run the Z39.50 target on this port ([server] z3950_port).")
+@click.option("--sru/--no-sru", default=True, show_default=True, help="Serve SRU (--no-sru: Z39.50 only).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None) -> None:
-    """Serve the union catalogue over SRU (waitress; see the README for gunicorn)."""
+def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None,
+          z3950_port: int | None, sru: bool) -> None:
+    """Serve the union catalogue over SRU and Z39.50 (waitress; see the README for gunicorn)."""
     from unioncat.sru_server.serve import run
 
     cfg = _config(ctx)
-    host, port = host or cfg.server.host, port or cfg.server.port
-    click.echo(f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} "
-               f"(explain: ?operation=explain&version=1.2); Ctrl-C stops", err=True)
-    run(cfg, host, port, threads or cfg.server.threads)
+    host, port, z_port = host or cfg.server.host, port or cfg.server.port, z3950_port or cfg.server.z3950_port
+    if not sru and not z_port:
+        raise UnioncatError("--no-sru needs --z3950-port (or [server] z3950_port)")
+    if sru:
+        click.echo(f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} "
+                   f"(explain: ?operation=explain&version=1.2)", err=True)
+    if z_port:
+        click.echo(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}", err=True)
+    run(cfg, host, port, threads or cfg.server.threads, z_port, sru)
 
 
 def main() -> None:

@@ -64,14 +64,14 @@ def _build(file: str, data: dict[str, Any]) -> Config:
     if store.batch_size < 1:
         raise ConfigError(file, "store.batch_size", "expected a positive integer")
     index = IndexConfig(path=_resolve(base, tables["index"]["path"]), engine=tables["index"]["engine"])
-    server = ServerConfig(**tables["server"])
+    server = ServerConfig(**{**tables["server"], "z3950_idle_timeout": float(tables["server"]["z3950_idle_timeout"])})
     if not 0 < server.port < 65536:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")
     if not server.base_path.startswith("/"):
         raise ConfigError(file, "server.base_path", f"expected a path starting with /, got {server.base_path!r}")
     for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads",
-                "record_cache"):
-        if getattr(server, key) < (0 if key in ("default_records", "record_cache") else 1):
+                "record_cache", "z3950_port", "z3950_idle_timeout", "z3950_message_size"):
+        if getattr(server, key) < (0 if key in ("default_records", "record_cache", "z3950_port") else 1):
             raise ConfigError(file, f"server.{key}", f"expected a positive number, got {getattr(server, key)}")
     raw_sources = data.get("source", [])
     if not isinstance(raw_sources, list):

@@ -16,6 +16,7 @@ from pymarc import Record
 from unioncat.errors import DedupError
 from unioncat.marc.fields import MarcField, all_fields
 from unioncat.marc.records import fields_to_pymarc
+from unioncat.models import StoredRecord
 from unioncat.store import Store
 
 ENRICH = {"marc21": ("020", "022", "024", "035", "050", "082", "084", "600", "610", "650", "651"),
@@ -59,12 +60,19 @@ def members(store: Store, master_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None = None) -> StoredRecord:
+    """Return the stored record a master record is built from: its most complete member."""
+    best = store.get((found or members(store, master_id))[0]["id"])
+    if best is None:
+        raise DedupError(f"cluster {master_id!r} has no stored records")
+    return best
+
+
 def master_fields(store: Store, master_id: str) -> tuple[str, list[MarcField]]:
     """Return the master record's leader and fields: the best member, enriched with the
     others' identifiers, subjects and classification, 001 set to the master id."""
     found = members(store, master_id)
-    best = store.get(found[0]["id"])
-    assert best is not None
+    best = best_member(store, master_id, found)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH["marc21" if best.format == "marc21" else "unimarc"]
     have = {(f[0], _key(f[2])) for f in fields if f[0] in tags}

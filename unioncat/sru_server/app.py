@@ -23,7 +23,7 @@ from lxml import etree
 from unioncat import xmlsafe
 from unioncat.config.model import Config
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse
-from unioncat.dedup.clusters import master_fields, members
+from unioncat.dedup.clusters import best_member, master_fields
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.holdings.view import holdings_for
 from unioncat.index.fields import DocParts, record_parts
@@ -211,10 +211,7 @@ class SRUApp:
 
     def parts(self, master: str) -> DocParts:
         """Return the index parts of a master's best record (for dc and mods)."""
-        store = self.res.store()
-        best = store.get(members(store, master)[0]["id"])
-        if best is None:
-            raise SRUDiagnostic(65, master, "record does not exist")
+        best = best_member(self.res.store(), master)
         return record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
 
     def echo(self, root: etree._Element, req: SRURequest) -> None:

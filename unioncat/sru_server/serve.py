@@ -1,4 +1,5 @@
-"""Run the SRU app under waitress (``unioncat serve``) or gunicorn (production).
+"""Run the SRU app under waitress (``unioncat serve``) or gunicorn (production), and
+the Z39.50 target beside it (``--z3950-port``).
 
     gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:8765 \\
         'unioncat.sru_server.serve:wsgi_app()'          # reads $UNIONCAT_CONFIG
@@ -7,21 +8,34 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 from unioncat.config import Config, load_config
 from unioncat.sru_server.app import SRUApp, create_app
 
 
-def run(cfg: Config, host: str, port: int, threads: int) -> None:
-    """Serve SRU with waitress until interrupted."""
+def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True) -> None:
+    """Serve SRU with waitress (and Z39.50 on ``z3950_port``) until interrupted."""
     from waitress import serve as waitress_serve  # type: ignore[import-untyped]
+
+    from unioncat.z3950_server.server import serve_z3950
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app(cfg)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="unioncat",
-                   max_request_body_size=1 << 20, channel_timeout=60, connection_limit=200,
-                   clear_untrusted_proxy_headers=True)
+    z3950 = serve_z3950(cfg, host, z3950_port, res=app.res) if z3950_port else None
+    try:
+        if sru:
+            waitress_serve(app, host=host, port=port, threads=threads, ident="unioncat",
+                           max_request_body_size=1 << 20, channel_timeout=60, connection_limit=200,
+                           clear_untrusted_proxy_headers=True)
+        elif z3950 is not None:
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if z3950 is not None:
+            z3950.shutdown()
 
 
 def wsgi_app(config_file: str | None = None) -> SRUApp:

@@ -83,13 +83,14 @@ def bit_set(value: tuple[bytes, int], pos: int) -> bool:
 class _Reader:
     """Buffered reads from a socket, with a cap on how much one PDU may take."""
 
-    def __init__(self, sock: socket.socket, buffer: bytearray) -> None:
+    def __init__(self, sock: socket.socket, buffer: bytearray, limit: int) -> None:
         self.sock = sock
         self.buf = buffer
+        self.limit = limit
 
     def need(self, end: int) -> None:
-        if end > MAX_PDU:
-            raise Z3950Error(f"PDU larger than {MAX_PDU} bytes")
+        if end > self.limit:
+            raise Z3950Error(f"PDU larger than {self.limit} bytes")
         while len(self.buf) < end:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -133,9 +134,10 @@ def _tlv_end(reader: _Reader, pos: int) -> int:
     return pos + length
 
 
-def read_pdu(sock: socket.socket, buffer: bytearray) -> bytes:
-    """Read exactly one BER-encoded PDU from the socket (leftovers stay in buffer)."""
-    reader = _Reader(sock, buffer)
+def read_pdu(sock: socket.socket, buffer: bytearray, limit: int = MAX_PDU) -> bytes:
+    """Read exactly one BER-encoded PDU of at most ``limit`` bytes from the socket
+    (leftovers stay in buffer)."""
+    reader = _Reader(sock, buffer, limit)
     end = _tlv_end(reader, 0)
     pdu = bytes(buffer[:end])
     del buffer[:end]

@@ -37,8 +37,8 @@ USE = {4: "dc.title", 1003: "dc.creator", 1004: "bath.personalName", 1: "bath.pe
        1044: "bath.possessingInstitution", 5: "bath.seriesTitle", 13: "local.classification",
        16: "local.classification", 1007: "bath.standardIdentifier", 59: "local.place", 1031: "dc.type",
        63: "local.notes", 33: "bath.keyTitle", 9999: "local.available", 1032: "rec.id"}
-RELATIONS = {1: "<", 2: "<=", 3: "=", 4: ">=", 5: ">", 6: "<>", 102: "=", 103: "="}
-STRUCTURES = {1: "phrase", 2: "word", 3: "key", 4: "year", 5: "year", 100: "year", 6: "all", 101: "phrase",
+RELATIONS: dict[int | str, str] = {1: "<", 2: "<=", 3: "=", 4: ">=", 5: ">", 6: "<>", 102: "=", 103: "="}
+STRUCTURES: dict[int | str, str] = {1: "phrase", 2: "word", 3: "key", 4: "year", 5: "year", 100: "year", 6: "all", 101: "phrase",
               105: "all", 106: "all", 108: "key", 109: "year", 104: "phrase"}
 SRU_TO_BIB1 = {10: 108, 13: 120, 14: 108, 15: 121, 16: 114, 19: 117, 20: 117, 27: 108, 28: 120, 36: 126,
                37: 110, 51: 30, 80: 207}
@@ -49,17 +49,21 @@ def bib1(diag: SRUDiagnostic) -> Bib1Diagnostic:
     return Bib1Diagnostic(SRU_TO_BIB1.get(diag.number, 108), diag.details or diag.message)
 
 
-def attributes(elements: list[dict[str, Any]]) -> dict[int, int]:
-    """Return {type: value} of a BIB-1 attribute list (numeric values only)."""
-    out: dict[int, int] = {}
+def attributes(elements: list[dict[str, Any]]) -> dict[int, int | str]:
+    """Return {type: value} of a BIB-1 attribute list: numbers, or one string (Zebra's
+    ``@attr 1=_ALLRECORDS``, or a CQL index name as a use attribute)."""
+    out: dict[int, int | str] = {}
     for element in elements:
         attr_set = element.get("attributeSet")
         if attr_set and attr_set != BIB1:
             raise Bib1Diagnostic(121, attr_set)
         kind, value = element["attributeValue"]
-        if kind != "numeric":
+        if kind == "numeric":
+            out[int(element["attributeType"])] = int(value)
+        elif len(value.get("list", [])) == 1 and value["list"][0][0] == "string":
+            out[int(element["attributeType"])] = str(value["list"][0][1])
+        else:
             raise Bib1Diagnostic(123, f"complex value for attribute type {element['attributeType']}")
-        out[int(element["attributeType"])] = int(value)
     return out
 
 
@@ -77,10 +81,15 @@ def clause(elements: list[dict[str, Any]], term: tuple[str, Any]) -> SearchClaus
     """Return the CQL clause of one AttributesPlusTerm."""
     attrs = attributes(elements)
     use = attrs.get(1, 1016)
-    if use not in USE:
-        raise Bib1Diagnostic(114, str(use))
-    index = USE[use]
     relation = attrs.get(2, 3)
+    if use == "_ALLRECORDS" or relation == 103:  # AlwaysMatches
+        return SearchClause("cql.allRecords", "=", "1")
+    if isinstance(use, str):
+        index = use  # a CQL index name; an unknown one fails as 114 below
+    elif use in USE:
+        index = USE[use]
+    else:
+        raise Bib1Diagnostic(114, str(use))
     if relation not in RELATIONS:
         raise Bib1Diagnostic(117, str(relation))
     if attrs.get(3, 3) not in (1, 2, 3):

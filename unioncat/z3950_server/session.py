@@ -1,0 +1,389 @@
+"""One Z39.50 association: Init, Search, Present, Scan, Sort, Delete result set, Close.
+
+A session keeps its named result sets (the query and sort keys, never the records:
+Present runs the query again for the range it needs, which costs well under a
+millisecond).  Records are the SRU server's, built from the same cache, with
+holdings and availability joined when they are sent:
+
+================  ==========================================================================
+USMARC / MARC 21  ISO 2709 in UTF-8 (leader/09 ``a``) with the union's 852 fields
+UNIMARC           the same for UNIMARC and CNMARC master records (100 $a/26-27 ``50``, UTF-8)
+XML               MARCXML; element sets ``dc``, ``mods``, ``opacxml``, ``isohold`` give those schemas
+OPAC              the bibliographic record plus holdingsAndCirc per member location, with a
+                  circulation record per item (``availableNow``, ``availablityDate``, ``itemId``)
+================  ==========================================================================
+
+A MARC 21 master asked for in UNIMARC, or a UNIMARC one in USMARC, is a surrogate
+diagnostic 238 (record not available in that syntax) naming the one it has; XML and
+OPAC carry every record.  Element set ``B`` gives brief records.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from unioncat import __version__
+from unioncat.config.model import Config
+from unioncat.cql import CQLQuery, Modifier, Node, SortKey, parse, walk
+from unioncat.dedup.clusters import best_member, master_fields
+from unioncat.errors import Bib1Diagnostic, SRUDiagnostic, UnioncatError
+from unioncat.holdings.view import holdings_for
+from unioncat.index.fields import record_parts
+from unioncat.marc.iso2709 import encode_record, subfields
+from unioncat.sru_server import records
+from unioncat.sru_server.records import holdings_852, items_of, status_note
+from unioncat.sru_server.resources import Resources
+from unioncat.z3950.codec import BIB1, DIAG_BIB1, SYNTAXES, bit_set, bits
+from unioncat.z3950_server.rpn import USE, attributes, bib1, clause, to_cql
+
+log = logging.getLogger("unioncat.z3950")
+CQL_QUERY = "1.2.840.10003.16.2"
+OID_NAMES = {oid: name for name, oid in SYNTAXES.items() if name != "marc21"}
+OPTIONS = [0, 1, 2, 7, 8, 14, 19]  # search present delSet scan sort namedResultSets queryType104
+BRIEF = {"001", "003", "005", "008", "010", "020", "022", "035", "100", "110", "111", "130", "245", "250",
+         "260", "264", "300", "852", "200", "205", "210", "215", "700", "701", "710"}
+MAX_SETS = 32
+
+
+@dataclass
+class ResultSet:
+    """A named result set: the query and how to sort it."""
+
+    query: CQLQuery
+    total: int
+    sort: tuple[SortKey, ...] = ()
+
+
+@dataclass
+class Session:
+    """The state of one association and the answer to each request PDU."""
+
+    res: Resources
+    cfg: Config
+    peer: str
+    message_size: int = 1 << 20
+    record_size: int = 1 << 20
+    initialised: bool = False
+    sets: dict[str, ResultSet] = field(default_factory=dict)
+
+    @property
+    def database(self) -> str:
+        return self.cfg.server.z3950_database
+
+    def handle(self, kind: str, value: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Return the response PDU to one request PDU (``close`` ends the association)."""
+        if kind == "close":
+            return "close", {"closeReason": 0}
+        if not self.initialised and kind != "initRequest":
+            return "close", {"closeReason": 6, "diagnosticInformation": "the first request must be Init"}
+        handler = {"initRequest": self.init, "searchRequest": self.search, "presentRequest": self.present,
+                   "scanRequest": self.scan, "sortRequest": self.sort,
+                   "deleteResultSetRequest": self.delete}.get(kind)
+        if handler is None:
+            return "close", {"closeReason": 6, "diagnosticInformation": f"{kind} is not supported"}
+        response_kind, response = handler(value)
+        if value.get("referenceId") is not None:
+            response["referenceId"] = value["referenceId"]
+        return response_kind, response
+
+    # Init ---------------------------------------------------------------------------
+    def init(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        cap = self.cfg.server.z3950_message_size
+        self.message_size = max(min(int(req.get("preferredMessageSize") or cap), cap), 4096)
+        self.record_size = max(min(int(req.get("exceptionalRecordSize") or cap), cap), self.message_size)
+        asked = req.get("options") or (b"", 0)
+        options = [o for o in OPTIONS if bit_set(asked, o)] or OPTIONS
+        self.initialised = True
+        return "initResponse", {
+            "protocolVersion": bits([0, 1, 2], 3), "options": bits(options, 20),
+            "preferredMessageSize": self.message_size, "exceptionalRecordSize": self.record_size,
+            "result": True, "implementationId": "unioncat", "implementationName": "unioncat union catalogue",
+            "implementationVersion": __version__}
+
+    # Search ---------------------------------------------------------------------------
+    def search(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        try:
+            self._database(req["databaseNames"])
+            query = self._query(req["query"])
+            name = str(req["resultSetName"]) or "default"
+            if name in self.sets and not req["replaceIndicator"]:
+                raise Bib1Diagnostic(21, name)
+            total = self._engine_search(query, 0, 0).total
+            if name not in self.sets and len(self.sets) >= MAX_SETS:
+                raise Bib1Diagnostic(112, f"at most {MAX_SETS} result sets")
+            self.sets[name] = ResultSet(query, total, query.sort)
+        except (Bib1Diagnostic, SRUDiagnostic, UnioncatError) as exc:
+            return "searchResponse", {"resultCount": 0, "numberOfRecordsReturned": 0, "nextResultSetPosition": 0,
+                                      "searchStatus": False, "resultSetStatus": 3,
+                                      "records": ("nonSurrogateDiagnostic", _diag(exc))}
+        return "searchResponse", {"resultCount": total, "numberOfRecordsReturned": 0,
+                                  "nextResultSetPosition": 1, "searchStatus": True}
+
+    def _database(self, names: list[str]) -> None:
+        if len(names) != 1:
+            raise Bib1Diagnostic(111, "one database at a time")
+        if str(names[0]).lower() != self.database.lower():
+            raise Bib1Diagnostic(109, str(names[0]))
+
+    def _query(self, query: tuple[str, Any]) -> CQLQuery:
+        kind, value = query
+        limits = {"max_length": self.cfg.server.max_query_length, "max_clauses": self.cfg.server.max_clauses}
+        if kind in ("type-1", "type-101"):
+            if value.get("attributeSet") not in (None, BIB1):
+                raise Bib1Diagnostic(121, str(value.get("attributeSet")))
+            root = to_cql(value["rpn"], self._set_query)
+            if len(walk(root)) > self.cfg.server.max_clauses:
+                raise Bib1Diagnostic(113, f"more than {self.cfg.server.max_clauses} terms")
+            return CQLQuery(root)
+        if kind == "type-104" and value.get("direct-reference") == CQL_QUERY:
+            enc_kind, payload = value["encoding"]
+            text = (bytes(payload).decode("utf-8", "replace") if enc_kind == "octet-aligned"
+                    else str(payload[1]) if enc_kind == "single-ASN1-type" else "")
+            try:
+                return parse(text, **limits)
+            except SRUDiagnostic as diag:
+                raise bib1(diag) from None
+        raise Bib1Diagnostic(107, kind)
+
+    def _set_query(self, name: str) -> Node:
+        found = self.sets.get(name)
+        if found is None:
+            raise Bib1Diagnostic(30, name)
+        return found.query.root
+
+    def _engine_search(self, query: CQLQuery, limit: int, offset: int, sort: tuple[SortKey, ...] = ()) -> Any:
+        try:
+            return self.res.engine().search(query, limit=limit, offset=offset, sort=sort,
+                                            available=self.res.available)
+        except SRUDiagnostic as diag:
+            raise bib1(diag) from None
+
+    # Present --------------------------------------------------------------------------
+    def present(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        start, count = int(req["resultSetStartPoint"]), int(req["numberOfRecordsRequested"])
+        try:
+            found = self.sets.get(str(req["resultSetId"]))
+            if found is None:
+                raise Bib1Diagnostic(30, str(req["resultSetId"]))
+            if start < 1 or start > found.total or count < 0:
+                raise Bib1Diagnostic(13, f"{start} of {found.total}")
+            syntax = str(req.get("preferredRecordSyntax") or SYNTAXES["usmarc"])
+            if syntax not in OID_NAMES or OID_NAMES[syntax] == "sutrs":
+                raise Bib1Diagnostic(239, syntax)
+            element_set = _element_set(req.get("recordComposition"))
+            hits = self._engine_search(found.query, min(count, self.cfg.server.max_records * 10), start - 1,
+                                       found.sort)
+        except (Bib1Diagnostic, SRUDiagnostic, UnioncatError) as exc:
+            return "presentResponse", {"numberOfRecordsReturned": 0, "nextResultSetPosition": start,
+                                       "presentStatus": 5, "records": ("nonSurrogateDiagnostic", _diag(exc))}
+        out: list[dict[str, Any]] = []
+        size, status = 0, 0
+        for master, display in zip(hits.ids, hits.displays):
+            record = self.record(master, display, syntax, element_set)
+            length = _size(record)
+            if out and size + length > self.message_size:
+                status = 2  # partial: the negotiated message size
+                break
+            size += length
+            out.append({"name": self.database, "record": record})
+        return "presentResponse", {"numberOfRecordsReturned": len(out), "nextResultSetPosition": start + len(out),
+                                   "presentStatus": status, "records": ("responseRecords", out)}
+
+    def record(self, master: str, display: dict[str, Any], syntax: str, element_set: str) -> tuple[str, Any]:
+        """Return one NamePlusRecord record choice: the record, or a surrogate diagnostic."""
+        name = OID_NAMES[syntax]
+        try:
+            store = self.res.store()
+            holdings = holdings_for(store, list(display.get("members", [])), names=self.res.names)
+            if name == "xml":
+                schema = element_set.lower() if element_set.lower() in ("dc", "mods", "opacxml", "isohold") else ""
+                if element_set.upper() not in ("F", "B", "MARCXML", "") and not schema:
+                    raise Bib1Diagnostic(25, element_set)
+                data = self._xml(master, display, schema or "marcxml", holdings)
+                return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", data)}
+            if element_set.upper() not in ("F", "B", ""):
+                raise Bib1Diagnostic(25, element_set)
+            leader, fields, unimarc = self._marc(master)
+            if element_set.upper() == "B":
+                fields = [f for f in fields if f[0] in BRIEF]
+            if name in ("usmarc", "unimarc") and unimarc != (name == "unimarc"):
+                raise Bib1Diagnostic(238, "unimarc" if unimarc else "usmarc")
+            marc = iso2709(leader, fields, holdings_852(holdings, self.cfg.server.holdings), unimarc)
+            if name == "opac":
+                bib = {"direct-reference": SYNTAXES["unimarc" if unimarc else "usmarc"],
+                       "encoding": ("octet-aligned", iso2709(leader, fields, [], unimarc))}
+                return "retrievalRecord", {"direct-reference": syntax, "encoding": (
+                    "single-ASN1-type", ("opac", {"bibliographicRecord": bib, "holdingsData": opac_holdings(holdings)}))}
+            return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", marc)}
+        except (Bib1Diagnostic, SRUDiagnostic, UnioncatError, ValueError, KeyError) as exc:
+            if not isinstance(exc, Bib1Diagnostic):
+                log.warning("record %s cannot be sent as %s: %s", master, name, exc)
+            return "surrogateDiagnostic", ("defaultFormat", _diag(exc if isinstance(exc, Bib1Diagnostic)
+                                                                  else Bib1Diagnostic(14, master)))
+
+    def _marc(self, master: str) -> tuple[str, list[Any], bool]:
+        def build() -> tuple[str, list[Any], bool]:
+            best = best_member(self.res.store(), master)
+            leader, fields = master_fields(self.res.store(), master)
+            return leader, fields, best.format != "marc21"
+        found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc"), build)
+        return found
+
+    def _xml(self, master: str, display: dict[str, Any], schema: str, holdings: list[dict[str, Any]]) -> bytes:
+        if schema == "isohold":
+            elem = records.isohold(holdings)
+        elif schema in ("dc", "mods"):
+            def parts() -> Any:
+                best = best_member(self.res.store(), master)
+                return record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
+            found = self.res.records.get((master, "parts"), parts)
+            elem = records.dc(master, found) if schema == "dc" else records.mods(master, found)
+        else:
+            mode = "none" if schema == "opacxml" else self.cfg.server.holdings
+            head = self.res.records.get((master, mode), lambda: records.marcxml_head(
+                *master_fields(self.res.store(), master), mode))
+            elem = records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+        return bytes(etree.tostring(elem, encoding="utf-8"))
+
+    # Scan -----------------------------------------------------------------------------
+    def scan(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        try:
+            self._database(req["databaseNames"])
+            start = req["termListAndStartPoint"]
+            found = clause(start["attributes"], start["term"])
+            count = min(int(req["numberOfTermsRequested"]), self.cfg.server.max_terms)
+            position = int(req.get("preferredPositionInResponse") or 1)
+            if count < 0 or position < 0 or position > count + 1:
+                raise Bib1Diagnostic(120 if position > count + 1 else 126, f"{position} of {count}")
+            try:
+                terms = self.res.scan(found.index, found.term.rstrip("*"), position, count)
+            except SRUDiagnostic as diag:
+                raise bib1(diag) from None
+        except (Bib1Diagnostic, UnioncatError) as exc:
+            return "scanResponse", {"scanStatus": 6, "numberOfEntriesReturned": 0,
+                                    "entries": {"nonsurrogateDiagnostics": [("defaultFormat", _diag(exc))]}}
+        entries = [("termInfo", {"term": ("general", t.encode("utf-8")), "displayTerm": t, "globalOccurrences": n})
+                   for t, n in terms]
+        return "scanResponse", {"stepSize": 0, "scanStatus": 0, "numberOfEntriesReturned": len(entries),
+                                "positionOfTerm": min(position, len(entries)) if entries else 0,
+                                "entries": {"entries": entries}}
+
+    # Sort and Delete ------------------------------------------------------------------
+    def sort(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        try:
+            names = [str(n) for n in req["inputResultSetNames"]]
+            if len(names) != 1:
+                raise Bib1Diagnostic(230, "one input result set")
+            found = self.sets.get(names[0])
+            if found is None:
+                raise Bib1Diagnostic(30, names[0])
+            keys = tuple(_sort_key(spec) for spec in req["sortSequence"])
+            self.sets[str(req["sortedResultSetName"])] = ResultSet(found.query, found.total, keys)
+        except (Bib1Diagnostic, UnioncatError) as exc:
+            return "sortResponse", {"sortStatus": 2, "diagnostics": [("defaultFormat", _diag(exc))]}
+        return "sortResponse", {"sortStatus": 0, "resultSetStatus": 4, "resultCount": found.total}
+
+    def delete(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if req["deleteFunction"] == 1:
+            self.sets.clear()
+            return "deleteResultSetResponse", {"deleteOperationStatus": 0}
+        statuses = []
+        for name in (str(n) for n in req.get("resultSetList") or []):
+            statuses.append({"id": name, "status": 0 if self.sets.pop(name, None) else 1})
+        worst = 0 if all(s["status"] == 0 for s in statuses) else 9
+        return "deleteResultSetResponse", {"deleteOperationStatus": worst, "deleteListStatuses": statuses}
+
+
+def _size(record: tuple[str, Any]) -> int:
+    """Return about how many bytes a record adds to a Present response."""
+    if record[0] == "retrievalRecord" and record[1]["encoding"][0] == "octet-aligned":
+        return len(record[1]["encoding"][1]) + 32
+    return 2048
+
+
+def _element_set(composition: Any) -> str:
+    if composition is None:
+        return "F"
+    kind, value = composition
+    if kind == "simple" and value[0] == "genericElementSetName":
+        return str(value[1])
+    raise Bib1Diagnostic(26, "only generic element set names")
+
+
+def _sort_key(spec: dict[str, Any]) -> SortKey:
+    kind, key = spec["sortElement"]
+    if kind != "generic":
+        raise Bib1Diagnostic(211, "database-specific sort keys")
+    key_kind, value = key
+    if key_kind == "sortfield":
+        index = str(value)
+    elif key_kind == "sortAttributes":
+        use = attributes(value["list"]).get(1)
+        index = use if isinstance(use, str) else USE.get(use or 0, "")
+    else:
+        raise Bib1Diagnostic(211, key_kind)
+    if index not in ("dc.title", "dc.date", "title", "date", "year"):
+        raise Bib1Diagnostic(207, index or "no use attribute")
+    descending = int(spec.get("sortRelation", 0)) == 1
+    return SortKey(index, (Modifier("sort.descending"),) if descending else ())
+
+
+def _diag(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, SRUDiagnostic):
+        exc = bib1(exc)
+    if not isinstance(exc, Bib1Diagnostic):
+        log.error("Z39.50 operation failed: %s", exc)
+        exc = Bib1Diagnostic(2, "the union catalogue's index is not available just now")
+    return {"diagnosticSetId": DIAG_BIB1, "condition": exc.condition, "addinfo": ("v3Addinfo", exc.addinfo[:200])}
+
+
+def iso2709(leader: str, fields: list[Any], extra_852: list[list[tuple[str, str]]], unimarc: bool) -> bytes:
+    """Encode a master record and the union's 852 fields as ISO 2709 in UTF-8."""
+    out: list[tuple[str, bytes]] = []
+    for tag, ind, value in fields:
+        if isinstance(value, str):
+            out.append((tag, value.encode("utf-8")))
+        elif extra_852 and tag == "852":
+            continue
+        else:
+            if unimarc and tag == "100":
+                value = [(c, v[:26] + "50" + v[28:] if c == "a" and len(v) >= 30 else v) for c, v in value]
+            out.append((tag, subfields(ind, value, "utf-8")))
+    for subs in extra_852:
+        at = next((i for i, f in enumerate(out) if f[0] > "852"), len(out))
+        out.insert(at, ("852", subfields("  ", [(c, v) for c, v in subs if v], "utf-8")))
+    leader = leader.ljust(24)[:24]
+    if not unimarc:
+        leader = leader[:9] + "a" + leader[10:]
+    return encode_record(leader, out)
+
+
+def opac_holdings(members: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Return OPAC holdingsData: holdingsAndCirc per member location, a CircRecord per item."""
+    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    for it in items_of(members):
+        groups.setdefault((it.member, it.branch, it.location, it.call_number), []).append(it)
+    out = []
+    for (member, branch, location, call_number), items in groups.items():
+        data: dict[str, Any] = {"nucCode": member, "localLocation": branch or member}
+        if location:
+            data["shelvingLocation"] = location
+        if call_number:
+            data["callNumber"] = call_number
+        circs = []
+        for it in items:
+            circ: dict[str, Any] = {"availableNow": it.status == "available", "renewable": False,
+                                    "onHold": it.status == "on_hold", "restrictions": status_note(it.status, it.due_date)}
+            if it.due_date:
+                circ["availablityDate"] = it.due_date[:10]
+            if it.barcode:
+                circ["itemId"] = it.barcode
+            if it.volume:
+                circ["enumAndChron"] = it.volume
+            circs.append(circ)
+        data["circulationData"] = circs
+        out.append(("holdingsAndCirc", data))
+    return out
