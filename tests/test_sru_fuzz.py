@@ -6,21 +6,18 @@ a failure reproduces from the printed example.
 """
 from __future__ import annotations
 
-import shutil
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from unioncat.cli import cli
 from unioncat.config import load_config
 from unioncat.sru_server import create_app
 from unioncat.sru_server.app import SRUApp
-from tests.conftest import ROOT
+from tests.support.demo_site import demo_site
 from tests.support.wsgi import call
 
 FRAGMENTS = ["dc.title", "dc.creator", "dc.date", "bath.isbn", "bath.possessingInstitution", "local.available",
@@ -59,12 +56,7 @@ ROOTS = {f"{{{ns}}}{op}Response" for op in ("explain", "searchRetrieve", "scan")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> SRUApp:
-    root = tmp_path_factory.mktemp("sru-fuzz")
-    shutil.copytree(ROOT / "examples" / "demo", root / "demo", ignore=shutil.ignore_patterns("var"))
-    cfg = root / "demo" / "unioncat.toml"
-    result = CliRunner().invoke(cli, ["--config", str(cfg), "run", "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return create_app(load_config(str(cfg)))
+    return create_app(load_config(str(demo_site(tmp_path_factory.mktemp("sru-fuzz"), feed=False))))
 
 
 def _check(app: SRUApp, params: dict[str, str], method: str) -> None:

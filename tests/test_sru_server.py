@@ -6,7 +6,6 @@ Most tests call the WSGI app in-process; the interoperability tests start
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,31 +21,16 @@ from unioncat.cli import cli
 from unioncat.config import load_config
 from unioncat.sru_server import create_app
 from unioncat.sru_server.app import SRUApp
-from tests.conftest import ROOT
 from tests.peers import free_port, need_peers
+from tests.support.demo_site import demo_site
 from tests.support.wsgi import NS, Answer, call
 
 LIANCHENGJUE = "M736a9c241586"  # CITY, DIST (MARC 21) and UNIV (CNMARC) records of one book
 
 
-def _site(root: Path, engine: str = "tantivy") -> Path:
-    shutil.copytree(ROOT / "examples" / "demo", root / "demo", ignore=shutil.ignore_patterns("var"))
-    cfg = root / "demo" / "unioncat.toml"
-    text = cfg.read_text(encoding="utf-8").replace(
-        'path = "var/index"', f'path = "var/index"\nengine = "{engine}"')
-    cfg.write_text(text + "\n", encoding="utf-8")
-    runner = CliRunner()
-    result = runner.invoke(cli, ["--config", str(cfg), "run", "--json"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    feed = ROOT / "examples" / "demo" / "data" / "city-status.csv"
-    result = runner.invoke(cli, ["--config", str(cfg), "availability", "load", "CITY", str(feed)])
-    assert result.exit_code == 0, result.output
-    return cfg
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _site(tmp_path_factory.mktemp("sru"))
+    return demo_site(tmp_path_factory.mktemp("sru"))
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +342,7 @@ def test_a_missing_index_is_diagnostic_1_not_a_500(site: Path, tmp_path: Path) -
 
 
 def test_whoosh_engine_answers_the_same(tmp_path_factory: pytest.TempPathFactory, app: SRUApp) -> None:
-    other = create_app(load_config(str(_site(tmp_path_factory.mktemp("sru-whoosh"), "whoosh"))))
+    other = create_app(load_config(str(demo_site(tmp_path_factory.mktemp("sru-whoosh"), "whoosh"))))
     for query in ("dc.title=lian", "dc.subject=history and dc.date>=1990", "bath.possessingInstitution=UNIV",
                   "local.available=true", "cql.allRecords=1 not dc.title=history"):
         assert hits(search(other, query)) == hits(search(app, query)), query

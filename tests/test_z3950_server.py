@@ -1,0 +1,311 @@
+"""The Z39.50 target on the demo consortium: yaz-client transcripts, the same hits as
+SRU, our own harvester, diagnostics, and malformed or hostile connections."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from unioncat.config import load_config
+from unioncat.errors import RemoteDiagnostic, Z3950Error
+from unioncat.sru_server import create_app
+from unioncat.sru_server.app import SRUApp
+from unioncat.z3950.client import Z3950Client
+from unioncat.z3950.codec import SYNTAXES, bits, encode, read_pdu, decode
+from unioncat.z3950.pqf import parse_pqf
+from unioncat.z3950_server.server import Z3950Server, serve_z3950
+from tests.peers import free_port
+from tests.support.demo_site import demo_site
+from tests.support.wsgi import call
+
+LIANCHENGJUE = "M736a9c241586"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_site(tmp_path_factory.mktemp("z3950"))
+
+
+def _server(site: Path, **server: Any) -> Z3950Server:
+    cfg = load_config(str(site))
+    if server:
+        cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, **server))
+    return serve_z3950(cfg, "127.0.0.1", free_port())
+
+
+@pytest.fixture(scope="module")
+def target(site: Path) -> Iterator[tuple[str, int]]:
+    server = _server(site)
+    yield server.server_address[:2]  # type: ignore[misc]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sru(site: Path) -> SRUApp:
+    return create_app(load_config(str(site)))
+
+
+def client(target: tuple[str, int]) -> Z3950Client:
+    return Z3950Client(target[0], target[1], timeout=10)
+
+
+def hits(target: tuple[str, int], pqf: str, database: str = "Default") -> int:
+    with client(target) as z:
+        return z.search(database, parse_pqf(pqf))
+
+
+def yaz(target: tuple[str, int], *commands: str) -> str:
+    script = "\n".join([f"open tcp:{target[0]}:{target[1]}/Default", *commands, "quit"]) + "\n"
+    out = subprocess.run(["yaz-client"], input=script, capture_output=True, text=True, timeout=60,
+                         env={"HOME": "/nonexistent", "PATH": "/usr/bin:/bin"})
+    return out.stdout
+
+
+# yaz-client ---------------------------------------------------------------------------------
+def test_yaz_client_find_show_in_every_syntax_scan_sort_close(target: tuple[str, int]) -> None:
+    out = yaz(target, "find @attr 1=4 lian", "format usmarc", "show 1", "format xml", "elements F", "show 1",
+              "elements dc", "show 1", "format opac", "elements F", "show 1", "format unimarc", "show 1",
+              "scan @attr 1=4 lian", "format usmarc", "sort 1=31 >", "show 1+4", "querytype cql",
+              "find dc.title=lian and dc.date>=2000", "close")
+    assert "ID     : unioncat" in out and "Options: search present delSet scan sort namedResultSets" in out
+    assert "Number of hits: 4, setno 1" in out
+    assert "852    $a CITY $b Central $h PL2848.Y8 L5 2000 $p CITY31000002 $t 1 $9 available $z Available" in out
+    assert 'Record type: XML\n<record xmlns="http://www.loc.gov/MARC21/slim">' in out
+    assert "<srw_dc:dc" in out and "<dc:title>Lian cheng jue</dc:title>" in out
+    opac = out.split("Record type: OPAC")[1]
+    assert "nucCode: CITY" in opac and "nucCode: DIST" in opac and "availableNow: -1" in opac  # CITY's feed
+    assert "itemId: CITY31000002" in opac
+    assert "[238] Record not available in requested syntax -- v3 addinfo 'usmarc'" in out
+    assert "* lian (4)" in out and "Received ScanResponse" in out
+    assert "Received SortResponse: status=success" in out
+    years = [line[11:15] for line in out.split("sort 1=31")[-1].splitlines() if line.startswith("008 ")][:4]
+    assert years == sorted(years, reverse=True) and len(years) == 4
+    assert "Number of hits: 1, setno 2" in out  # the CQL query, type-104
+    assert "Target has closed the association." in out and "Reason: finished" in out
+
+
+def test_yaz_client_unimarc_for_a_cnmarc_master(target: tuple[str, int]) -> None:
+    out = yaz(target, "find @attr 1=12 ENU00000120", "format unimarc", "show 1")
+    assert "Number of hits: 1" in out and "Record type: Unimarc" in out, out[-1500:]
+    assert "852    $a UNIV" in out
+
+
+# the same answers as SRU --------------------------------------------------------------------
+EQUIVALENT = [
+    ("@attr 1=4 lian", "dc.title=lian"),
+    ("@attr 1=1003 jin", "dc.creator=jin"),
+    ("@attr 1=21 history", "dc.subject=history"),
+    ("@attr 1=1016 china", "cql.serverChoice=china"),
+    ("@attr 1=7 9573229315", "bath.isbn=9573229315"),
+    ("@attr 1=12 00470353", "bath.localNumber=00470353"),
+    ("@attr 1=31 @attr 2=4 2000", "dc.date>=2000"),
+    ("@attr 1=30 @attr 2=1 1950", "dc.date<1950"),
+    ("@attr 1=54 chi", "dc.language=chi"),
+    ("@attr 1=1018 press", "dc.publisher=press"),
+    ("@attr 1=1044 VILL", "bath.possessingInstitution=VILL"),
+    ("@attr 1=4 @attr 5=1 hist", "dc.title=hist*"),
+    ("@attr 1=4 @attr 4=1 \"lian cheng\"", "dc.title=\"lian cheng\""),
+    ("@and @attr 1=21 history @attr 1=31 @attr 2=4 1990", "dc.subject=history and dc.date>=1990"),
+    ("@or @attr 1=4 lian @attr 1=4 hong", "dc.title=lian or dc.title=hong"),
+    ("@not @attr 1=21 history @attr 1=54 eng", "dc.subject=history not dc.language=eng"),
+    ("@attr 1=9999 true", "local.available=true"),
+    ("@attr 1=_ALLRECORDS @attr 2=103 \"\"", "cql.allRecords=1"),
+]
+
+
+@pytest.mark.parametrize("pqf, cql", EQUIVALENT)
+def test_hit_counts_equal_sru(target: tuple[str, int], sru: SRUApp, pqf: str, cql: str) -> None:
+    answer = call(sru, {"operation": "searchRetrieve", "version": "1.2", "query": cql, "maximumRecords": "0"})
+    expected = int(answer.first("//zs:numberOfRecords/text()"))
+    assert expected > 0, cql
+    assert hits(target, pqf) == expected
+
+
+def test_named_result_sets_and_set_references(target: tuple[str, int]) -> None:
+    with client(target) as z:
+        history = z.search("Default", parse_pqf("@attr 1=21 history"), result_set="h")
+        recent = z.search("Default", parse_pqf("@attr 1=31 @attr 2=4 2000"), result_set="r")
+        both = z.search("Default", parse_pqf("@and @set h @set r"), result_set="b")
+        direct = z.search("Default", parse_pqf("@and @attr 1=21 history @attr 1=31 @attr 2=4 2000"))
+        assert 0 < both == direct < min(history, recent)
+        first = z.present(1, 3, "xml", "F", result_set="h")
+        assert len(first) == 3 and all(r.octets.startswith(b"<record") for r in first)
+        with pytest.raises(RemoteDiagnostic, match="bib-1 30"):
+            z.present(1, 1, "usmarc", result_set="nosuchset")
+
+
+# diagnostics -------------------------------------------------------------------------------
+@pytest.mark.parametrize("pqf, database, condition", [
+    ("@attr 1=4 lian", "Nowhere", 109),
+    ("@attr 1=9998 lian", "Default", 114),
+    ("@attr 1=4 @attr 2=7 lian", "Default", 117),
+    ("@attr 1=4 @attr 4=999 lian", "Default", 118),
+    ("@attr 1=4 @attr 3=9 lian", "Default", 119),
+    ("@attr 1=4 @attr 5=102 lian", "Default", 120),
+    ("@attr 1=4 @attr 6=9 lian", "Default", 122),
+    ("@attr 1=4 @attr 2=1 lian", "Default", 117),
+    ("@attrset 1.2.840.10003.3.2 @attr 1=4 lian", "Default", 121),
+    ("@attr 1=4 @attr 5=1 a", "Default", 120),
+    ("@set nosuchset", "Default", 30),
+])
+def test_bib1_diagnostics(target: tuple[str, int], pqf: str, database: str, condition: int) -> None:
+    with pytest.raises(RemoteDiagnostic, match=f"bib-1 {condition}:"):
+        hits(target, pqf, database)
+
+
+def test_present_diagnostics(target: tuple[str, int]) -> None:
+    with client(target) as z:
+        total = z.search("Default", parse_pqf("@attr 1=4 lian"))
+        with pytest.raises(RemoteDiagnostic, match="bib-1 13"):
+            z.present(total + 1, 1, "usmarc")
+        with pytest.raises(RemoteDiagnostic, match="bib-1 239"):
+            z.present(1, 1, "sutrs")
+        assert "bib-1 25" in z.present(1, 1, "usmarc", "Q")[0].diagnostic
+        brief, full = z.present(1, 1, "usmarc", "B")[0], z.present(1, 1, "usmarc", "F")[0]
+        assert 0 < len(brief.octets) < len(full.octets)
+
+
+def test_present_respects_the_negotiated_message_size(target: tuple[str, int]) -> None:
+    sock = socket.create_connection(target, timeout=10)
+    buffer = bytearray()
+    sock.sendall(encode("initRequest", {"protocolVersion": bits([0, 1, 2], 3), "options": bits([0, 1], 16),
+                                        "preferredMessageSize": 4096, "exceptionalRecordSize": 4096}))
+    kind, init = decode(read_pdu(sock, buffer))
+    assert kind == "initResponse" and init["preferredMessageSize"] == 4096
+    sock.sendall(encode("searchRequest", {"smallSetUpperBound": 0, "largeSetLowerBound": 1,
+                                          "mediumSetPresentNumber": 0, "replaceIndicator": True,
+                                          "resultSetName": "default", "databaseNames": ["Default"],
+                                          "query": ("type-1", parse_pqf("@attr 1=21 history"))}))
+    decode(read_pdu(sock, buffer))
+    sock.sendall(encode("presentRequest", {"resultSetId": "default", "resultSetStartPoint": 1,
+                                           "numberOfRecordsRequested": 10,
+                                           "preferredRecordSyntax": SYNTAXES["usmarc"]}))
+    kind, present = decode(read_pdu(sock, buffer))
+    assert kind == "presentResponse" and present["presentStatus"] == 2
+    assert 1 <= present["numberOfRecordsReturned"] < 10
+    assert present["nextResultSetPosition"] == 1 + present["numberOfRecordsReturned"]
+    sock.close()
+
+
+# harvesting our own target --------------------------------------------------------------------
+def test_our_harvester_harvests_our_target_completely(target: tuple[str, int], site: Path, tmp_path: Path,
+                                                      write_config: Any, run_cli: Any) -> None:
+    cfg = write_config({"id": "UNION", "type": "z3950", "url": f"{target[0]}:{target[1]}/Default",
+                        "syntax": "xml", "page_size": 97, "holdings": "852"})
+    result = run_cli(cfg, "harvest", "UNION", "--json")
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "store.db") as db:
+        ids = {r[0] for r in db.execute("SELECT local_id FROM records WHERE source='UNION' AND deleted=0")}
+        items = db.execute("SELECT count(*) FROM items WHERE source='UNION'").fetchone()[0]
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        expected = {r[0] for r in db.execute("SELECT DISTINCT master_id FROM clusters")}
+        all_items = db.execute("SELECT count(*) FROM items i JOIN records r ON r.id = i.record_id"
+                               " WHERE r.deleted = 0").fetchone()[0]
+    assert ids == expected and len(ids) == 1476 and items == all_items
+
+
+# robustness ---------------------------------------------------------------------------------
+def _alive(target: tuple[str, int]) -> None:
+    assert hits(target, "@attr 1=4 lian") == 4
+
+
+def _send(target: tuple[str, int], data: bytes) -> bytes:
+    with socket.create_connection(target, timeout=5) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+            return out
+        except OSError:
+            return b""
+
+
+def test_malformed_and_truncated_pdus_close_that_connection_only(target: tuple[str, int]) -> None:
+    init = encode("initRequest", {"protocolVersion": bits([0, 1, 2], 3), "options": bits([0, 1, 7], 16),
+                                  "preferredMessageSize": 1 << 20, "exceptionalRecordSize": 1 << 20})
+    search = encode("searchRequest", {"smallSetUpperBound": 0, "largeSetLowerBound": 1, "mediumSetPresentNumber": 0,
+                                      "replaceIndicator": True, "resultSetName": "default",
+                                      "databaseNames": ["Default"], "query": ("type-1", parse_pqf("@attr 1=4 lian"))})
+    rng = random.Random(20261123)
+    cases = [b"", b"\x00", b"GET / HTTP/1.0\r\n\r\n", b"\xbf\x7f\x84\xff\xff\xff\xff", b"\x30\x80" + b"\x01" * 50,
+             init[:5], init + search[:7], search, init + b"\x00\x00\x00"]
+    for _ in range(300):
+        data = bytearray(init + search)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        cases.append(bytes(data[: rng.randint(1, len(data))]))
+    cases += [bytes(rng.randrange(256) for _ in range(rng.randint(1, 400))) for _ in range(100)]
+    closes = 0
+    for data in cases:
+        answer = _send(target, data)
+        closes += b"\xbf\x30" in answer  # a Close PDU ([APPLICATION 48]) said why
+    assert closes > 100
+    _alive(target)
+
+
+def test_oversized_pdu_and_idle_connections_are_closed(site: Path) -> None:
+    server = _server(site, z3950_idle_timeout=1, z3950_message_size=65536)
+    target = server.server_address[:2]
+    try:
+        huge = b"\xb4\x84\x10\x00\x00\x00"  # a searchRequest claiming 256 MiB
+        answer = _send(target, huge + b"\x00" * 1000)  # type: ignore[arg-type]
+        assert answer.startswith(b"\xbf\x30")  # Close: protocol error
+        with socket.create_connection(target, timeout=5) as sock:  # type: ignore[arg-type]
+            started = time.monotonic()
+            kind, value = decode(read_pdu(sock, bytearray()))
+            assert kind == "close" and value["closeReason"] == 7 and time.monotonic() - started < 4
+        _alive(target)  # type: ignore[arg-type]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_concurrent_associations(target: tuple[str, int]) -> None:
+    results: list[Any] = []
+
+    def work() -> None:
+        try:
+            with client(target) as z:
+                count = z.search("Default", parse_pqf("@attr 1=21 history"))
+                got = z.present(1, 5, "usmarc")
+                results.append((count, len(got)))
+        except (Z3950Error, OSError) as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 12 and len(set(results)) == 1 and isinstance(results[0], tuple), results
+
+
+def test_serve_command_runs_z3950_without_sru(site: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(site), "serve",
+                             "--no-sru", "--z3950-port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                assert hits(("127.0.0.1", port), "@attr 1=4 lian") == 4
+                break
+            except Z3950Error:
+                time.sleep(0.1)
+        else:
+            pytest.fail("unioncat serve --no-sru --z3950-port did not answer")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
