@@ -70,7 +70,7 @@ def _build(file: str, data: dict[str, Any]) -> Config:
     if not server.base_path.startswith("/"):
         raise ConfigError(file, "server.base_path", f"expected a path starting with /, got {server.base_path!r}")
     for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads",
-                "record_cache", "z3950_port", "z3950_idle_timeout", "z3950_message_size"):
+                "record_cache", "z3950_port", "z3950_idle_timeout", "z3950_message_size", "z3950_workers"):
         if getattr(server, key) < (0 if key in ("default_records", "record_cache", "z3950_port") else 1):
             raise ConfigError(file, f"server.{key}", f"expected a positive number, got {getattr(server, key)}")
     raw_sources = data.get("source", [])

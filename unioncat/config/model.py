@@ -42,6 +42,7 @@ class ServerConfig:
     availability_cache: float = 30.0
     record_cache: int = 20000
     z3950_port: int = 0
+    z3950_workers: int = 1
     z3950_database: str = "Default"
     z3950_idle_timeout: float = 300.0
     z3950_message_size: int = 8 << 20

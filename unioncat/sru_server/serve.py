@@ -7,8 +7,10 @@ the Z39.50 target beside it (``--z3950-port``).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
+import time
 
 from unioncat.config import Config, load_config
 from unioncat.sru_server.app import SRUApp, create_app
@@ -22,6 +24,12 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    if z3950_port:
+        # Extra Z39.50 worker processes share the port (SO_REUSEPORT): forked before any
+        # thread or index handle exists, each serves Z39.50 only, and ends with its parent.
+        for _ in range(cfg.server.z3950_workers - 1):
+            if os.fork() == 0:
+                _z3950_worker(cfg, host, z3950_port)
     app = create_app(cfg)
     z3950 = serve_z3950(cfg, host, z3950_port, res=app.res) if z3950_port else None
     try:
@@ -36,6 +44,19 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
     finally:
         if z3950 is not None:
             z3950.shutdown()
+
+
+def _z3950_worker(cfg: Config, host: str, port: int) -> None:
+    from unioncat.z3950_server.server import serve_z3950
+
+    parent = os.getppid()
+    server = serve_z3950(cfg, host, port)
+    try:
+        while os.getppid() == parent:
+            time.sleep(1)
+    finally:
+        server.shutdown()
+        os._exit(0)
 
 
 def wsgi_app(config_file: str | None = None) -> SRUApp:

@@ -86,7 +86,15 @@ class Z3950Server(socketserver.ThreadingTCPServer):
     def __init__(self, cfg: Config, host: str, port: int, res: Resources | None = None) -> None:
         self.cfg = cfg
         self.res = res or Resources(cfg)
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), _Handler, bind_and_activate=False)
+        if cfg.server.z3950_workers > 1:  # several processes accept on one port
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            self.server_bind()
+            self.server_activate()
+        except OSError:
+            self.server_close()
+            raise
 
     def start(self) -> threading.Thread:
         """Serve in a background thread; return it."""
