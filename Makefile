@@ -77,6 +77,7 @@ bench: venv
 	$(BIN)/python bench/nightly_bench.py
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python bench/sru_bench.py
+	$(BIN)/python bench/z3950_bench.py
 
 clean:
 	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info

@@ -45,9 +45,16 @@ def address(where: str) -> tuple[str, int, str]:
     return host, int(port), database or "Default"
 
 
-def drive(args: tuple[str, int]) -> tuple[list[float], list[float], float]:
-    """One client: every query `rounds` times, each with a Present of 1-10; return timings."""
-    where, rounds = args
+def drive(args: tuple[str, int]) -> tuple[list[float], list[float], float, list[str]]:
+    """One client: every query `rounds` times, each with a Present of 1-10; return timings
+    and the errors (as text: diagnostics do not cross process boundaries)."""
+    try:
+        return (*_drive(*args), [])
+    except Z3950Error as exc:
+        return [], [], 0.0, [str(exc)]
+
+
+def _drive(where: str, rounds: int) -> tuple[list[float], list[float], float]:
     host, port, database = address(where)
     searches: list[float] = []
     presents: list[float] = []
@@ -128,6 +135,10 @@ def main() -> None:
                 for name, where in targets.items():
                     with multiprocessing.Pool(clients) as pool:
                         results = pool.map(drive, [(where, args.rounds)] * clients)
+                    errors = [e for r in results for e in r[3]]
+                    if errors:
+                        print(f"| {name} | {clients} | failed: {errors[0]} |", flush=True)
+                        continue
                     searches = [v for r in results for v in r[0]]
                     presents = [v for r in results for v in r[1]]
                     rate = len(searches) / max(r[2] for r in results)

@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -65,9 +66,13 @@ def hits(target: tuple[str, int], pqf: str, database: str = "Default") -> int:
 
 
 def yaz(target: tuple[str, int], *commands: str) -> str:
-    script = "\n".join([f"open tcp:{target[0]}:{target[1]}/Default", *commands, "quit"]) + "\n"
-    out = subprocess.run(["yaz-client"], input=script, capture_output=True, text=True, timeout=60,
-                         env={"HOME": "/nonexistent", "PATH": "/usr/bin:/bin"})
+    """Run yaz-client on a command file; return its transcript."""
+    with tempfile.TemporaryDirectory() as home:
+        script = Path(home) / "commands"
+        script.write_text("\n".join([f"open tcp:{target[0]}:{target[1]}/Default", *commands, "quit"]) + "\n",
+                          encoding="utf-8")
+        out = subprocess.run(["yaz-client", "-f", str(script)], stdin=subprocess.DEVNULL, capture_output=True,
+                             text=True, timeout=60, env={"HOME": home, "PATH": "/usr/bin:/bin"})
     return out.stdout
 
 
