@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from index_bench import stage, unioncat  # noqa: E402
 from tests.peers import free_port, zebra  # noqa: E402
-from unioncat.errors import Z3950Error  # noqa: E402
+from unioncat.errors import UnioncatError, Z3950Error  # noqa: E402
 from unioncat.z3950.client import Z3950Client  # noqa: E402
 from unioncat.z3950.pqf import parse_pqf  # noqa: E402
 
@@ -50,7 +50,7 @@ def drive(args: tuple[str, int]) -> tuple[list[float], list[float], float, list[
     and the errors (as text: diagnostics do not cross process boundaries)."""
     try:
         return (*_drive(*args), [])
-    except Z3950Error as exc:
+    except UnioncatError as exc:  # a diagnostic or a broken association
         return [], [], 0.0, [str(exc)]
 
 
@@ -60,8 +60,9 @@ def _drive(where: str, rounds: int) -> tuple[list[float], list[float], float]:
     presents: list[float] = []
     with Z3950Client(host, port, timeout=60) as z:
         for query in QUERIES:  # warm up
-            if z.search(database, parse_pqf(query)):
-                z.present(1, 10, "usmarc")
+            count = z.search(database, parse_pqf(query))
+            if count:
+                z.present(1, min(count, 10), "usmarc")
         started = time.perf_counter()
         for _ in range(rounds):
             for query in QUERIES:
