@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,31 @@ def stage(n: int, folder: Path) -> None:
         if not left:
             break
     (folder / "loc.mrc").write_bytes(bytes(out))
+
+
+def loc_union(records: int, prefix: str) -> tuple[Path, Path, Path]:
+    """Stage the first N LoC records as one file-drop member and `unioncat run` them;
+    return (work folder, data folder, config)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    data = work / "data"
+    data.mkdir()
+    stage(records, data)
+    cfg = work / "unioncat.toml"
+    cfg.write_text(f'[store]\npath = "{work}/store.db"\n[index]\npath = "{work}/index"\n'
+                   f'[[source]]\nid = "LOC"\nname = "LoC"\ntype = "file"\npath = "{data}/loc.mrc"\n'
+                   'holdings = "852"\n', encoding="utf-8")
+    start = time.monotonic()
+    unioncat(cfg, "run")
+    print(f"unioncat run: {records:,} records in {time.monotonic() - start:.1f} s", flush=True)
+    return work, data, cfg
+
+
+def stop(procs: list[subprocess.Popen[bytes]], work: Path) -> None:
+    """Stop the servers a benchmark started and remove its work folder."""
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=20)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def unioncat(cfg: Path, *args: str) -> str:

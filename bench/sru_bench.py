@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -31,7 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from index_bench import stage, unioncat  # noqa: E402
+from index_bench import loc_union, stop  # noqa: E402
 from tests.peers import free_port, zebra  # noqa: E402
 
 QUERIES = ["dc.title=computer", "dc.creator=smith", "dc.title=comp*", "dc.subject=history and dc.date>=1950",
@@ -93,17 +92,7 @@ def main() -> None:
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does)")
-    work = Path(tempfile.mkdtemp(prefix="sru-bench-"))
-    data = work / "data"
-    data.mkdir()
-    stage(args.records, data)
-    cfg = work / "unioncat.toml"
-    cfg.write_text(f'[store]\npath = "{work}/store.db"\n[index]\npath = "{work}/index"\n'
-                   f'[[source]]\nid = "LOC"\nname = "LoC"\ntype = "file"\npath = "{data}/loc.mrc"\n'
-                   'holdings = "852"\n', encoding="utf-8")
-    start = time.monotonic()
-    unioncat(cfg, "run")
-    print(f"unioncat run: {args.records:,} records in {time.monotonic() - start:.1f} s", flush=True)
+    work, data, cfg = loc_union(args.records, "sru-bench-")
     cold = work / "cold.toml"  # the same, with no master-record cache: every record built per request
     cold.write_text(cfg.read_text(encoding="utf-8") + "[server]\nrecord_cache = 0\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UNIONCAT_CONFIG": str(cfg)}
@@ -136,10 +125,7 @@ def main() -> None:
                           f"| {result['non2xx']}{' ' + str(result['socket_errors']) if result['socket_errors'] else ''} |",
                           flush=True)
     finally:
-        for proc in servers:
-            proc.terminate()
-            proc.wait(timeout=20)
-        shutil.rmtree(work, ignore_errors=True)
+        stop(servers, work)
 
 
 if __name__ == "__main__":

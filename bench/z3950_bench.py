@@ -17,18 +17,16 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from index_bench import stage, unioncat  # noqa: E402
+from index_bench import loc_union, stop  # noqa: E402
 from tests.peers import free_port, zebra  # noqa: E402
 from unioncat.errors import UnioncatError, Z3950Error  # noqa: E402
 from unioncat.z3950.client import Z3950Client  # noqa: E402
@@ -98,17 +96,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--clients", default="1,4")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="z3950-bench-"))
-    data = work / "data"
-    data.mkdir()
-    stage(args.records, data)
-    cfg = work / "unioncat.toml"
-    cfg.write_text(f'[store]\npath = "{work}/store.db"\n[index]\npath = "{work}/index"\n'
-                   f'[[source]]\nid = "LOC"\nname = "LoC"\ntype = "file"\npath = "{data}/loc.mrc"\n'
-                   'holdings = "852"\n', encoding="utf-8")
-    start = time.monotonic()
-    unioncat(cfg, "run")
-    print(f"unioncat run: {args.records:,} records in {time.monotonic() - start:.1f} s", flush=True)
+    work, data, cfg = loc_union(args.records, "z3950-bench-")
     two = work / "two.toml"  # the same with two worker processes on the port
     two.write_text(cfg.read_text(encoding="utf-8") + "[server]\nz3950_workers = 2\n", encoding="utf-8")
     ports = [free_port(), free_port()]
@@ -147,10 +135,7 @@ def main() -> None:
                           f"{p99(searches):.2f} | {statistics.median(presents):.2f} | {p99(presents):.2f} |",
                           flush=True)
     finally:
-        for proc in servers:
-            proc.terminate()
-            proc.wait(timeout=20)
-        shutil.rmtree(work, ignore_errors=True)
+        stop(servers, work)
 
 
 if __name__ == "__main__":

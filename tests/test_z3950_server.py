@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import random
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from unioncat.z3950.codec import SYNTAXES, bits, encode, read_pdu, decode
 from unioncat.z3950.pqf import parse_pqf
 from unioncat.z3950_server.server import Z3950Server, serve_z3950
 from tests.peers import free_port
-from tests.support.demo_site import demo_site
+from tests.support.demo_site import assert_harvested_completely, demo_site
 from tests.support.wsgi import call
 
 LIANCHENGJUE = "M736a9c241586"
@@ -209,14 +208,7 @@ def test_our_harvester_harvests_our_target_completely(target: tuple[str, int], s
                         "syntax": "xml", "page_size": 97, "holdings": "852"})
     result = run_cli(cfg, "harvest", "UNION", "--json")
     assert result.exit_code == 0, result.output
-    with sqlite3.connect(tmp_path / "store.db") as db:
-        ids = {r[0] for r in db.execute("SELECT local_id FROM records WHERE source='UNION' AND deleted=0")}
-        items = db.execute("SELECT count(*) FROM items WHERE source='UNION'").fetchone()[0]
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:
-        expected = {r[0] for r in db.execute("SELECT DISTINCT master_id FROM clusters")}
-        all_items = db.execute("SELECT count(*) FROM items i JOIN records r ON r.id = i.record_id"
-                               " WHERE r.deleted = 0").fetchone()[0]
-    assert ids == expected and len(ids) == 1476 and items == all_items
+    assert_harvested_completely(site, tmp_path / "store.db")
 
 
 # robustness ---------------------------------------------------------------------------------

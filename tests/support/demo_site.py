@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -26,3 +27,16 @@ def demo_site(root: Path, engine: str = "tantivy", feed: bool = True) -> Path:
         result = runner.invoke(cli, ["--config", str(cfg), "availability", "load", "CITY", str(status)])
         assert result.exit_code == 0, result.output
     return cfg
+
+
+def assert_harvested_completely(site: Path, harvested_store: Path, source: str = "UNION") -> None:
+    """Check a harvest of our own server: every master record once, every item back via 852."""
+    with sqlite3.connect(harvested_store) as db:
+        ids = {r[0] for r in db.execute("SELECT local_id FROM records WHERE source=? AND deleted=0", (source,))}
+        items = db.execute("SELECT count(*) FROM items WHERE source=?", (source,)).fetchone()[0]
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        expected = {r[0] for r in db.execute("SELECT DISTINCT master_id FROM clusters")}
+        all_items = db.execute("SELECT count(*) FROM items i JOIN records r ON r.id = i.record_id"
+                               " WHERE r.deleted = 0").fetchone()[0]
+    assert ids == expected and len(ids) == 1476
+    assert items == all_items  # every member's copies came back through the 852 fields
