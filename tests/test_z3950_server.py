@@ -89,7 +89,8 @@ def test_yaz_client_find_show_in_every_syntax_scan_sort_close(target: tuple[str,
     opac = out.split("Record type: OPAC")[1]
     assert "nucCode: CITY" in opac and "nucCode: DIST" in opac and "availableNow: -1" in opac  # CITY's feed
     assert "itemId: CITY31000002" in opac
-    assert "[238] Record not available in requested syntax -- v3 addinfo 'usmarc'" in out
+    unimarc = out.split("Record type: Unimarc")[1].split("nextResultSetPosition")[0]  # UNIV's CNMARC record
+    assert "001 M736a9c241586" in unimarc and "852    $a CITY" in unimarc and "200 1  $a 連城訣" in unimarc
     assert "* lian (4)" in out and "Received ScanResponse" in out
     assert "Received SortResponse: status=success" in out
     years = [line[11:15] for line in out.split("sort 1=31")[-1].splitlines() if line.startswith("008 ")][:4]
@@ -98,10 +99,13 @@ def test_yaz_client_find_show_in_every_syntax_scan_sort_close(target: tuple[str,
     assert "Target has closed the association." in out and "Reason: finished" in out
 
 
-def test_yaz_client_unimarc_for_a_cnmarc_master(target: tuple[str, int]) -> None:
-    out = yaz(target, "find @attr 1=12 ENU00000120", "format unimarc", "show 1")
+def test_yaz_client_unimarc_and_usmarc_follow_the_members_formats(target: tuple[str, int]) -> None:
+    out = yaz(target, "find @attr 1=12 ENU00000120", "format unimarc", "show 1", "format usmarc", "show 1",
+              "find @not @attr 1=1044 VILL @attr 1=1044 UNIV", "format unimarc", "show 1")
     assert "Number of hits: 1" in out and "Record type: Unimarc" in out, out[-1500:]
-    assert "852    $a UNIV" in out
+    assert "852    $a UNIV" in out  # a CNMARC-only master: UNIMARC yes, USMARC no, and VILL's MARC 21 the other way
+    assert out.count("[238] Record not available in requested syntax") == 2
+    assert "v3 addinfo 'unimarc'" in out and "v3 addinfo 'usmarc'" in out
 
 
 # the same answers as SRU --------------------------------------------------------------------

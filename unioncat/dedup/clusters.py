@@ -60,25 +60,34 @@ def members(store: Store, master_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None = None) -> StoredRecord:
-    """Return the stored record a master record is built from: its most complete member."""
-    best = store.get((found or members(store, master_id))[0]["id"])
-    if best is None:
-        raise DedupError(f"cluster {master_id!r} has no stored records")
-    return best
+def family(fmt: str) -> str:
+    """Return the MARC family of a record format: marc21, or unimarc (UNIMARC and CNMARC)."""
+    return "marc21" if fmt == "marc21" else "unimarc"
 
 
-def master_fields(store: Store, master_id: str) -> tuple[str, list[MarcField]]:
-    """Return the master record's leader and fields: the best member, enriched with the
-    others' identifiers, subjects and classification, 001 set to the master id."""
+def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None = None,
+                of_family: str | None = None) -> StoredRecord:
+    """Return the stored record a master record is built from: its most complete member
+    (of one MARC family, if asked: a CNMARC member's record for a UNIMARC client)."""
+    for member in found or members(store, master_id):
+        stored = store.get(member["id"])
+        if stored is not None and (of_family is None or family(stored.format) == of_family):
+            return stored
+    raise DedupError(f"cluster {master_id!r} has no {of_family or 'stored'} record")
+
+
+def master_fields(store: Store, master_id: str, of_family: str | None = None) -> tuple[str, list[MarcField]]:
+    """Return the master record's leader and fields: the best member (of one MARC family,
+    if asked), enriched with the other members' identifiers, subjects and classification
+    of that family, 001 set to the master id."""
     found = members(store, master_id)
-    best = best_member(store, master_id, found)
+    best = best_member(store, master_id, found, of_family)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
-    tags = ENRICH["marc21" if best.format == "marc21" else "unimarc"]
+    tags = ENRICH[family(best.format)]
     have = {(f[0], _key(f[2])) for f in fields if f[0] in tags}
-    for member in found[1:]:
+    for member in found:
         other = store.get(member["id"])
-        if other is None or (other.format == "marc21") != (best.format == "marc21"):
+        if other is None or other.id == best.id or family(other.format) != family(best.format):
             continue
         for fld in all_fields(other.raw, other.syntax, other.charset)[1]:
             if fld[0] in tags and (fld[0], _key(fld[2])) not in have:

@@ -7,15 +7,16 @@ holdings and availability joined when they are sent:
 
 ================  ==========================================================================
 USMARC / MARC 21  ISO 2709 in UTF-8 (leader/09 ``a``) with the union's 852 fields
-UNIMARC           the same for UNIMARC and CNMARC master records (100 $a/26-27 ``50``, UTF-8)
+UNIMARC           the same from UNIMARC and CNMARC members (100 $a/26-27 ``50``, UTF-8)
 XML               MARCXML; element sets ``dc``, ``mods``, ``opacxml``, ``isohold`` give those schemas
 OPAC              the bibliographic record plus holdingsAndCirc per member location, with a
                   circulation record per item (``availableNow``, ``availablityDate``, ``itemId``)
 ================  ==========================================================================
 
-A MARC 21 master asked for in UNIMARC, or a UNIMARC one in USMARC, is a surrogate
-diagnostic 238 (record not available in that syntax) naming the one it has; XML and
-OPAC carry every record.  Element set ``B`` gives brief records.
+USMARC and UNIMARC are built from the cluster's best member of that MARC family, so a
+UNIMARC client gets a CNMARC member's record of a book the City Library catalogued in
+MARC 21; a cluster with no member of the family is a surrogate diagnostic 238 naming
+the syntax it has.  XML and OPAC carry every record.  Element set ``B`` gives brief records.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from lxml import etree
 from unioncat import __version__
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, Modifier, Node, SortKey, parse, walk
-from unioncat.dedup.clusters import best_member, master_fields
-from unioncat.errors import Bib1Diagnostic, SRUDiagnostic, UnioncatError
+from unioncat.dedup.clusters import best_member, family, master_fields
+from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
 from unioncat.holdings.view import holdings_for
 from unioncat.index.fields import record_parts
 from unioncat.marc.iso2709 import encode_record, subfields
@@ -206,11 +207,9 @@ class Session:
                 return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", data)}
             if element_set.upper() not in ("F", "B", ""):
                 raise Bib1Diagnostic(25, element_set)
-            leader, fields, unimarc = self._marc(master)
+            leader, fields, unimarc = self._marc(master, {"usmarc": "marc21", "unimarc": "unimarc"}.get(name))
             if element_set.upper() == "B":
                 fields = [f for f in fields if f[0] in BRIEF]
-            if name in ("usmarc", "unimarc") and unimarc != (name == "unimarc"):
-                raise Bib1Diagnostic(238, "unimarc" if unimarc else "usmarc")
             marc = iso2709(leader, fields, holdings_852(holdings, self.cfg.server.holdings), unimarc)
             if name == "opac":
                 bib = {"direct-reference": SYNTAXES["unimarc" if unimarc else "usmarc"],
@@ -224,12 +223,18 @@ class Session:
             return "surrogateDiagnostic", ("defaultFormat", _diag(exc if isinstance(exc, Bib1Diagnostic)
                                                                   else Bib1Diagnostic(14, master)))
 
-    def _marc(self, master: str) -> tuple[str, list[Any], bool]:
+    def _marc(self, master: str, of_family: str | None) -> tuple[str, list[Any], bool]:
+        """Return a master's leader, fields and whether it is UNIMARC: built from its best
+        member of the family the syntax needs (238 naming the other when it has none)."""
         def build() -> tuple[str, list[Any], bool]:
-            best = best_member(self.res.store(), master)
-            leader, fields = master_fields(self.res.store(), master)
-            return leader, fields, best.format != "marc21"
-        found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc"), build)
+            store = self.res.store()
+            try:
+                best = best_member(store, master, of_family=of_family)
+            except DedupError:
+                raise Bib1Diagnostic(238, "usmarc" if of_family == "unimarc" else "unimarc") from None
+            leader, fields = master_fields(store, master, family(best.format))
+            return leader, fields, family(best.format) == "unimarc"
+        found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc", of_family), build)
         return found
 
     def _xml(self, master: str, display: dict[str, Any], schema: str, holdings: list[dict[str, Any]]) -> bytes:
