@@ -78,6 +78,13 @@ def test_explain_describes_indexes_schemas_and_limits(app: SRUApp, version: str,
     assert explain.findtext(f".//{{{NS['zr']}}}databaseInfo/{{{NS['zr']}}}title") == "Union catalogue"
 
 
+def test_a_failed_explain_still_carries_the_explain_record(app: SRUApp) -> None:
+    for version, ns in (("1.2", NS["zs"]), ("3.0", NS["sru"])):
+        answer = call(app, {"operation": "explain", "version": version, "recordPacking": "binary"})
+        assert answer.diagnostics() and answer.xml.find(f"{{{ns}}}record") is not None
+        assert answer.xml.find(f".//{{{NS['zr']}}}explain") is not None
+
+
 def test_bare_base_url_is_an_explain_in_the_default_version(app: SRUApp) -> None:
     for path in ("/sru", "/sru/"):
         root = call(app, path=path).xml
@@ -112,8 +119,8 @@ def test_version_specific_envelopes(app: SRUApp, version: str) -> None:
     children = [el.tag.split("}")[1] for el in root]
     order_1x = ["version", "numberOfRecords", "resultSetId", "resultSetIdleTime", "records",
                 "nextRecordPosition", "echoedSearchRetrieveRequest"]
-    order_2 = ["numberOfRecords", "resultSetId", "resultSetTTL", "records", "nextRecordPosition",
-               "echoedSearchRetrieveRequest", "resultCountPrecision"]
+    order_2 = ["numberOfRecords", "resultSetId", "records", "nextRecordPosition",  # as OASIS sruResponse.xsd
+               "echoedSearchRetrieveRequest", "resultSetTTL", "resultCountPrecision"]
     assert children == (order_2 if version == "2.0" else order_1x)
     record = root.find(f".//{{{ns}}}record")
     assert record is not None

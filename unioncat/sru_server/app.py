@@ -107,10 +107,15 @@ class SRUApp:
         return serialize(root, req.stylesheet, soap)
 
     def failure(self, version: str, operation: str, diag: SRUDiagnostic) -> etree._Element:
-        """Return a response carrying only a fatal diagnostic."""
+        """Return a response carrying a fatal diagnostic (an explainResponse must carry the
+        explain record too, so a client that reads the record still gets it)."""
         root = envelope(version, operation)
         if operation == "searchRetrieve":
             add(root, "numberOfRecords", 0)
+        elif operation == "explain":
+            req = SRURequest(version, "explain")
+            zr = zeerex(self.server, self.server.host, self.server.port, version)
+            add_record(root, req, ZEEREX_NS, zr, 1)
         add_diagnostics(root, version, [diag])
         return root
 
@@ -146,7 +151,8 @@ class SRUApp:
         add(root, "numberOfRecords", hits.total)
         if hits.total:
             add(root, "resultSetId", make_result_set_id(text, sort_text))
-            add(root, "resultSetTTL" if req.version == "2.0" else "resultSetIdleTime", self.server.result_set_ttl)
+            if req.version != "2.0":
+                add(root, "resultSetIdleTime", self.server.result_set_ttl)
         if hits.ids:
             holder = add(root, "records")
             for position, (master, display) in enumerate(zip(hits.ids, hits.displays), req.start):
@@ -154,7 +160,9 @@ class SRUApp:
         if req.start + len(hits.ids) <= hits.total and hits.ids:
             add(root, "nextRecordPosition", req.start + len(hits.ids))
         self.echo(root, req)
-        if req.version == "2.0":
+        if req.version == "2.0":  # 2.0 puts these after the echo (sruResponse.xsd)
+            if hits.total:
+                add(root, "resultSetTTL", self.server.result_set_ttl)
             add(root, "resultCountPrecision", "info:srw/vocabulary/resultCountPrecision/1/exact")
         return root
 
@@ -244,7 +252,8 @@ class SRUApp:
                 add(term, "numberOfRecords", count)
                 add(term, "displayTerm", value)
         echo = add(root, "echoedScanRequest")
-        add(echo, "version", req.version)
+        if req.version != "2.0":
+            add(echo, "version", req.version)
         add(echo, "scanClause", req.scan_clause)
         add(echo, "responsePosition", req.response_position)
         add(echo, "maximumTerms", req.maximum_terms)

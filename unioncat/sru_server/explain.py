@@ -59,8 +59,7 @@ def zeerex(cfg: ServerConfig, host: str, port: int, protocol_version: str) -> et
     """Return the ZeeRex <explain> record for this server."""
     root = etree.Element(f"{{{ZEEREX_NS}}}explain", nsmap={None: ZEEREX_NS})
     z = f"{{{ZEEREX_NS}}}"
-    server = sub(root, z + "serverInfo", protocol="SRU", version=protocol_version, transport="http",
-                 method="GET POST SOAP")
+    server = sub(root, z + "serverInfo", protocol="SRU", version=protocol_version, transport="http")
     sub(server, z + "host", host)
     sub(server, z + "port", str(port))
     sub(server, z + "database", cfg.base_path.strip("/") or "sru")
@@ -86,6 +85,10 @@ def zeerex(cfg: ServerConfig, host: str, port: int, protocol_version: str) -> et
         conf = sub(index, z + "configInfo")
         for rel in relations(target):
             sub(conf, z + "supports", rel, type="relation")
+    search = sub(root, z + "searchInfo")  # OASIS's explain.xsd wants it between indexInfo and schemaInfo
+    for example in ("dc.title=history and dc.date>=1990", "bath.possessingInstitution=CITY and local.available=true",
+                    "dc.creator=smith sortBy dc.date/sort.descending"):
+        sub(search, z + "queryExample", example)
     schemas = sub(root, z + "schemaInfo")
     for schema in SCHEMAS:
         elem = sub(schemas, z + "schema", identifier=schema.uri, name=schema.name, sort="false",
