@@ -407,3 +407,25 @@ def test_our_harvester_harvests_our_server_completely(served: str, site: Path, t
     result = run_cli(cfg, "harvest", "UNION", "--json")
     assert result.exit_code == 0, result.output
     assert_harvested_completely(site, tmp_path / "store.db")
+
+
+def test_isohold_uses_the_element_paths_alma_sends(app: SRUApp, shared_data: Path) -> None:
+    """Every element path of our ISO 20775 records occurs in a real Alma isohold response
+    (Beijing Normal University's SRU), so OPACs that read Alma's read ours."""
+    from lxml import etree
+
+    def paths(root: Any) -> set[str]:
+        out = set()
+        for el in root.iter():
+            parts = []
+            while el is not root:
+                parts.append(etree.QName(el).localname)
+                el = el.getparent()
+            out.add("/".join(reversed(parts)))
+        return out
+
+    real = etree.parse(str(shared_data / "cnmarc-dp2-bnu-alma-sru" / "sample_isohold.xml")).getroot()
+    theirs = set().union(*(paths(h) for h in real.iter("{http://www.loc.gov/standards/iso20775/}holdings")))
+    answer = search(app, f"rec.id={LIANCHENGJUE}", recordSchema="isohold")
+    ours = paths(answer.xml.find(f".//{{{NS['iso']}}}holdings"))
+    assert len(ours) > 15 and ours - theirs == {"holding/holdingSimple/copyInformation/note"}  # ISO 20775 has note
