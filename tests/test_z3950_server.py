@@ -139,6 +139,14 @@ def test_hit_counts_equal_sru(target: tuple[str, int], sru: SRUApp, pqf: str, cq
     assert hits(target, pqf) == expected
 
 
+def test_a_gb18030_term_finds_what_the_utf8_term_finds(target: tuple[str, int]) -> None:
+    rpn = parse_pqf("@attr 1=4 x")
+    utf8 = hits(target, "@attr 1=4 連城訣")
+    rpn["rpn"][1][1]["term"] = ("general", "連城訣".encode("gb18030"))
+    with client(target) as z:
+        assert z.search("Default", rpn) == utf8 == 1
+
+
 def test_named_result_sets_and_set_references(target: tuple[str, int]) -> None:
     with client(target) as z:
         history = z.search("Default", parse_pqf("@attr 1=21 history"), result_set="h")

@@ -68,10 +68,15 @@ def attributes(elements: list[dict[str, Any]]) -> dict[int, int | str]:
 
 
 def term_text(term: tuple[str, Any]) -> str:
-    """Return a Term as text (general terms are UTF-8 octets)."""
+    """Return a Term as text.  General terms are octets: UTF-8, or GB18030 from the
+    Chinese copy-cataloguing clients that send their local character set."""
     kind, value = term
     if kind == "general":
-        return bytes(value).decode("utf-8", "replace")
+        data = bytes(value)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("gb18030", "replace")
     if kind in ("characterString", "numeric"):
         return str(value)
     raise Bib1Diagnostic(229, f"term type {kind} is not supported")
