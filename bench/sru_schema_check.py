@@ -40,7 +40,8 @@ def cases() -> list[dict[str, str]]:
     out += [{"query": "cql.allRecords=1", "startRecord": "5", "maximumRecords": "2", "stylesheet": "/a.xsl",
              "sortKeys": "dc.date,,0"}, {"query": "((("}, {"query": "a", "recordSchema": "nonsense"},
             {"operation": "scan", "scanClause": "dc.title=lian"}, {"operation": "scan", "scanClause": "dc.foo=x"},
-            {"operation": "bogus"}, {"version": "3.0"}, {"query": "nomatchatallzzz"}]
+            {"operation": "bogus"}, {"version": "3.0"}, {"query": "nomatchatallzzz"},
+            {"query": "dc.subject=history", "facetLimit": "5:bath.possessingInstitution,3:dc.date,2"}]
     return out
 
 

@@ -42,7 +42,8 @@ VALUES: dict[str, Any] = {
     "recordXMLEscaping": st.sampled_from(["xml", "string", "", "none"]),
     "sortKeys": st.sampled_from(["dc.date,,0", "dc.title", ",,,", "dc.subject,,1", "", "x y z"]),
     "stylesheet": st.sampled_from(["/s.xsl", 'a"b', "?>", ""]), "resultSetTTL": NUMBER,
-    "queryType": st.sampled_from(["cql", "pqf", ""]), "x-anything": st.text(max_size=10),
+    "queryType": st.sampled_from(["cql", "pqf", ""]),
+    "facetLimit": st.sampled_from(["5:bath.possessingInstitution", "3", "2:dc.date,1:dc.type", "0:x", "a:b", ""]), "x-anything": st.text(max_size=10),
     "recordXPath": st.sampled_from(["", "/a"]), "httpAccept": st.sampled_from(["application/sru+xml", "text/html"]),
 }
 PARAMS = st.one_of(

@@ -205,6 +205,25 @@ def test_sorting_by_sortkeys_and_sortby(app: SRUApp) -> None:
     assert diag.diagnostics() == ["info:srw/diagnostic/1/8"]  # sortKeys left SRU in 1.2
 
 
+def test_sru2_facets_count_what_their_drill_down_queries_find(app: SRUApp) -> None:
+    answer = call(app, {"version": "2.0", "query": "dc.subject=history", "maximumRecords": "0",
+                        "facetLimit": "4:bath.possessingInstitution,3:dc.date"})
+    facet_ns = "http://docs.oasis-open.org/ns/search-ws/facetedResults"
+    wrapper = answer.xml.find(f"{{{NS['sru']}}}facetedResults")
+    assert wrapper is not None
+    facets = {f.findtext(f"{{{facet_ns}}}index"): [(t.findtext(f"{{{facet_ns}}}query"),
+                                                    int(t.findtext(f"{{{facet_ns}}}count") or 0))
+                                                   for t in f.iter(f"{{{facet_ns}}}term")]
+              for f in wrapper.iter(f"{{{facet_ns}}}facet")}
+    assert set(facets) == {"bath.possessingInstitution", "dc.date"} and len(facets["dc.date"]) == 3
+    assert [q.split('"')[1] for q, _ in facets["bath.possessingInstitution"]] == ["CITY", "DIST", "UNIV", "VILL"]
+    for index, terms in facets.items():
+        for query, count in terms:
+            assert hits(search(app, query, version="2.0", maximumRecords="0")) == count, query
+    assert search(app, "a", version="2.0", facetLimit="5:dc.title").diagnostics() == ["info:srw/diagnostic/1/6"]
+    assert search(app, "a", version="1.2", facetLimit="5").diagnostics() == ["info:srw/diagnostic/1/8"]
+
+
 def test_result_sets_can_be_searched_again(app: SRUApp) -> None:
     first = search(app, "dc.subject=history")
     rsid = first.first("//zs:resultSetId/text()")

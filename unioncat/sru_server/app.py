@@ -29,12 +29,16 @@ from unioncat.holdings.view import holdings_for
 from unioncat.index.fields import DocParts, record_parts
 from unioncat.sru_server import records
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
-from unioncat.sru_server.protocol import (SOAP_NS, SRURequest, add, add_diagnostics, add_record,
+from unioncat.index.query import field_for
+from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
 from unioncat.sru_server.resources import Resources, make_result_set_id, read_result_set_id
 
 log = logging.getLogger("unioncat.sru")
+FACET_NS = "http://docs.oasis-open.org/ns/search-ws/facetedResults"
+FACET_NAMES = {"member": "library", "year": "year", "language": "language", "format": "format"}
+FACET_LABELS = {"library": "Holding library", "year": "Year", "language": "Language", "format": "Type of record"}
 MAX_BODY = 1 << 20
 DIAGNOSTIC_SCHEMA = "info:srw/schema/1/diagnostics-v1.1"
 StartResponse = Callable[..., Any]
@@ -137,8 +141,12 @@ class SRUApp:
         root = envelope(req.version, "searchRetrieve")
         try:
             parsed, text, sort_text = self.query(req)
+            facets = {FACET_NAMES.get(field_for(index), ""): (index, count) for index, count in req.facets}
+            if "" in facets:
+                raise SRUDiagnostic(6, "facetLimit", f"facets are available for {', '.join(FACET_INDEXES)}")
             hits = self.res.engine().search(parsed, limit=req.maximum, offset=req.start - 1,
-                                            sort=_sort_keys(sort_text), available=self.res.available)
+                                            sort=_sort_keys(sort_text), facets=tuple(facets),
+                                            available=self.res.available)
             if hits.total and req.maximum and req.start > hits.total:
                 raise SRUDiagnostic(61, str(req.start), f"startRecord {req.start} is beyond the "
                                     f"{hits.total} records found")
@@ -164,7 +172,30 @@ class SRUApp:
             if hits.total:
                 add(root, "resultSetTTL", self.server.result_set_ttl)
             add(root, "resultCountPrecision", "info:srw/vocabulary/resultCountPrecision/1/exact")
+            self.add_facets(root, req, facets, hits.facets)
         return root
+
+    def add_facets(self, root: etree._Element, req: SRURequest, asked: dict[str, tuple[str, int]],
+                   found: dict[str, dict[str, int]]) -> None:
+        """Append SRU 2.0 facetedResults: per facet its terms with counts and drill-down query."""
+        ns = f"{{{FACET_NS}}}"
+        holder = None
+        for name, (index, count) in asked.items():
+            terms = list(found.get(name, {}).items())[:count]
+            if not terms:
+                continue
+            if holder is None:  # the wrapper is sruResponse's, its content facetedResults'
+                holder = etree.SubElement(root, f"{{{etree.QName(root).namespace}}}facetedResults",
+                                          nsmap={"facet": FACET_NS})
+            facet = etree.SubElement(holder, ns + "facet")
+            etree.SubElement(facet, ns + "facetDisplayLabel").text = FACET_LABELS[name]
+            etree.SubElement(facet, ns + "index").text = index
+            box = etree.SubElement(facet, ns + "terms")
+            for value, number in terms:
+                term = etree.SubElement(box, ns + "term")
+                etree.SubElement(term, ns + "actualTerm").text = value
+                etree.SubElement(term, ns + "query").text = f'({req.query}) and {index}="{value}"'
+                etree.SubElement(term, ns + "count").text = str(number)
 
     def query(self, req: SRURequest) -> tuple[CQLQuery, str, str]:
         """Parse the query, expanding cql.resultSetId clauses; return it, its text and sort keys."""
@@ -231,9 +262,12 @@ class SRUApp:
             if name in req.params:
                 add(echo, name, req.params[name])
         add(echo, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
-        for name in ("recordSchema", "resultSetTTL", "sortKeys", "stylesheet"):
+        for name in ("recordSchema", "facetLimit", "resultSetTTL", "sortKeys", "stylesheet"):
             if req.params.get(name):
-                add(echo, name, req.params[name])
+                if name == "facetLimit":
+                    add(echo, "facetParameters", f"facetLimit={req.params[name]}")
+                else:
+                    add(echo, name, req.params[name])
 
     # scan --------------------------------------------------------------------------
     def scan(self, req: SRURequest) -> etree._Element:

@@ -38,7 +38,7 @@ _PARAMS: dict[tuple[str, str], set[str]] = {
                                 "recordXPath", "resultSetTTL", "extraRequestData"},
     ("2", "searchRetrieve"): {"query", "queryType", "startRecord", "maximumRecords", "recordXMLEscaping",
                               "recordPacking", "recordSchema", "resultSetTTL", "sortKeys", "renderedBy",
-                              "httpAccept", "responseType"},
+                              "httpAccept", "responseType", "facetLimit"},
     ("1", "scan"): {"scanClause", "responsePosition", "maximumTerms", "extraRequestData"},
     ("2", "scan"): {"scanClause", "responsePosition", "maximumTerms", "httpAccept", "responseType"},
 }
@@ -58,6 +58,7 @@ class SRURequest:
     maximum: int = 10
     schema: Schema | None = None
     sort_keys: str = ""
+    facets: tuple[tuple[str, int], ...] = ()  # (CQL index, how many terms): SRU 2.0 facetLimit
     scan_clause: str = ""
     response_position: int = 1
     maximum_terms: int = 20
@@ -139,9 +140,25 @@ def _search_params(req: SRURequest, params: dict[str, str], cfg: ServerConfig) -
     if req.schema is None:
         raise SRUDiagnostic(66, requested, f"unknown record schema {requested!r}")
     req.sort_keys = params.get("sortKeys", "").strip()
+    req.facets = _facet_limit(params.get("facetLimit", ""))
     accept = params.get("httpAccept", "").strip().lower()
     if accept and "xml" not in accept and accept != "*/*":
         raise SRUDiagnostic(6, "httpAccept", f"only XML responses are available, not {accept!r}")
+
+
+FACET_INDEXES = ("bath.possessingInstitution", "dc.date", "dc.language", "dc.type")
+
+
+def _facet_limit(value: str) -> tuple[tuple[str, int], ...]:
+    """Read SRU 2.0 ``facetLimit``: ``count:index`` items separated by commas (a bare
+    count applies to every facet index)."""
+    out: list[tuple[str, int]] = []
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        count, _, index = item.partition(":")
+        if not count.strip().isdigit() or not 0 < int(count) <= 100 or len(count.strip()) > 3:
+            raise SRUDiagnostic(6, "facetLimit", f"facetLimit wants count:index with a count of 1-100, got {item!r}")
+        out.extend((name, int(count)) for name in ([index.strip()] if index.strip() else FACET_INDEXES))
+    return tuple(out)
 
 
 def _scan_params(req: SRURequest, params: dict[str, str], cfg: ServerConfig) -> None:
