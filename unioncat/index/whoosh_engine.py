@@ -111,7 +111,7 @@ class WhooshEngine:
                 raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format)")
             groups[name] = sorting.FieldFacet(target, allow_overlap=target == "member")
         with self.index.searcher() as searcher:
-            results = searcher.search(query, limit=offset + limit if limit else None, sortedby=sortedby,
+            results = searcher.search(query, limit=max(offset + limit, 1), sortedby=sortedby,
                                       reverse=reverse, groupedby=groups or None)
             page = list(results)[offset:offset + limit]
             ids = [hit["id"] for hit in page]

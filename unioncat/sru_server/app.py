@@ -236,13 +236,13 @@ class SRUApp:
 
     def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
         """Return one master record in a schema, with holdings and availability joined now."""
+        if schema in ("dc", "mods"):
+            parts = self.res.records.get((master, "parts"), lambda: self.parts(master))
+            return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
         store = self.res.store()
         holdings = holdings_for(store, list(display.get("members", [])), names=self.res.names)
         if schema == "isohold":
             return records.isohold(holdings)
-        if schema in ("dc", "mods"):
-            parts = self.res.records.get((master, "parts"), lambda: self.parts(master))
-            return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
         mode = "none" if schema == "opacxml" else self.server.holdings
         head = self.res.records.get((master, mode),
                                     lambda: records.marcxml_head(*master_fields(store, master), mode))
