@@ -56,6 +56,11 @@ demo: venv
 	  $(BIN)/python examples/demo/sru_request.py 'http://127.0.0.1:18765/sru?version=1.2&operation=searchRetrieve&recordSchema=isohold&query=dc.title%3D%22lian%20cheng%20jue%22%20and%20local.available%3Dtrue'; \
 	  status=$$?; kill $$pid; exit $$status
 	@echo
+	@echo "== And over Z39.50, as a copy-cataloguing client or an older OPAC asks it: OPAC records"
+	@$(U) serve --no-sru --z3950-port 18210 2>/dev/null & pid=$$!; \
+	  $(BIN)/python examples/demo/z3950_request.py 127.0.0.1:18210/Default '@attr 1=4 "lian cheng jue"'; \
+	  status=$$?; kill $$pid; exit $$status
+	@echo
 	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
 	@echo "      or: $(U) serve, then http://127.0.0.1:8765/sru?version=1.2&operation=explain"
 
