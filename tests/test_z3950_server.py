@@ -318,3 +318,13 @@ def test_serve_command_runs_z3950_without_sru(site: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_cjk_strings_travel_as_utf8(target: tuple[str, int]) -> None:
+    """InternationalStrings (scan display terms, diagnostic addinfo, OPAC holdings) go out as
+    UTF-8: asn1tools alone writes Latin-1 and failed on the first Chinese term (found by the
+    fuzz test)."""
+    with pytest.raises(RemoteDiagnostic, match="圖書館"):
+        hits(target, "@attr 1=4 lian", database="圖書館")
+    out = yaz(target, "scan @attr 1=4 連城", "find @attr 1=4 連城訣", "format opac", "show 1")
+    assert "* 连城 (1)" in out and "Number of hits: 1" in out and "nucCode: UNIV" in out

@@ -39,31 +39,57 @@ def spec() -> Any:
         return asn1tools.compile_files(str(file), "ber")
 
 
+def _wire(value: Any, convert: Any) -> Any:
+    """Apply ``convert`` to every string inside a value (dict keys and bytes untouched)."""
+    if isinstance(value, str):
+        return convert(value)
+    if isinstance(value, dict):
+        return {k: _wire(v, convert) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_wire(v, convert) for v in value)
+    return value
+
+
+def _to_wire(text: str) -> str:
+    # asn1tools writes an InternationalString (GeneralString) as Latin-1; Z39.50 peers without
+    # character-set negotiation exchange UTF-8, so hand it the UTF-8 bytes as Latin-1 text.
+    return text if text.isascii() else text.encode("utf-8").decode("latin-1")
+
+
+def _from_wire(text: str) -> str:
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text  # a peer that sent Latin-1 after all
+
+
 def encode(kind: str, value: dict[str, Any]) -> bytes:
-    """Encode one PDU, e.g. encode("initRequest", {...})."""
-    return bytes(spec().encode("PDU", (kind, value)))
+    """Encode one PDU, e.g. encode("initRequest", {...}); strings go out as UTF-8."""
+    return bytes(spec().encode("PDU", (kind, _wire(value, _to_wire))))
 
 
 def decode(data: bytes) -> tuple[str, Any]:
-    """Decode one PDU into (kind, value)."""
+    """Decode one PDU into (kind, value); strings are read as UTF-8 (else Latin-1)."""
     try:
         kind, value = spec().decode("PDU", data)
     except Exception as exc:  # asn1tools raises several unrelated types
         raise Z3950Error(f"undecodable PDU ({len(data)} bytes): {exc}") from None
-    return str(kind), value
+    return str(kind), _wire(value, _from_wire)
 
 
 def decode_type(type_name: str, data: bytes) -> Any:
     """Decode a value of a named type (an OPAC record, say)."""
     try:
-        return spec().decode(type_name, data)
+        return _wire(spec().decode(type_name, data), _from_wire)
     except Exception as exc:
         raise Z3950Error(f"undecodable {type_name} ({len(data)} bytes): {exc}") from None
 
 
 def encode_type(type_name: str, value: Any) -> bytes:
     """Encode a value of a named type."""
-    return bytes(spec().encode(type_name, value))
+    return bytes(spec().encode(type_name, _wire(value, _to_wire)))
 
 
 def bits(positions: list[int], width: int) -> tuple[bytes, int]:
