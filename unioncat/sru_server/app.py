@@ -22,14 +22,10 @@ from lxml import etree
 
 from unioncat import xmlsafe
 from unioncat.config.model import Config
-from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse
-from unioncat.dedup.clusters import best_member, master_fields
+from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse, walk
 from unioncat.errors import SRUDiagnostic, UnioncatError
-from unioncat.holdings.view import holdings_for
-from unioncat.index.fields import DocParts, record_parts
-from unioncat.sru_server import records
-from unioncat.sru_server.explain import ZEEREX_NS, zeerex
 from unioncat.index.query import field_for
+from unioncat.sru_server.explain import ZEEREX_NS, zeerex
 from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
@@ -201,7 +197,7 @@ class SRUApp:
         """Parse the query, expanding cql.resultSetId clauses; return it, its text and sort keys."""
         parsed = parse(req.query, max_length=self.server.max_query_length, max_clauses=self.server.max_clauses)
         sort_text = req.sort_keys
-        if any(c.index.lower() == "cql.resultsetid" for c in _clauses(parsed.root)):
+        if any(c.index.lower() == "cql.resultsetid" for c in walk(parsed.root)):
             found: dict[str, str] = {}
 
             def expand(node: Node) -> Node:
@@ -236,22 +232,7 @@ class SRUApp:
 
     def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
         """Return one master record in a schema, with holdings and availability joined now."""
-        if schema in ("dc", "mods"):
-            parts = self.res.records.get((master, "parts"), lambda: self.parts(master))
-            return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
-        store = self.res.store()
-        holdings = holdings_for(store, list(display.get("members", [])), names=self.res.names)
-        if schema == "isohold":
-            return records.isohold(holdings)
-        mode = "none" if schema == "opacxml" else self.server.holdings
-        head = self.res.records.get((master, mode),
-                                    lambda: records.marcxml_head(*master_fields(store, master), mode))
-        return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
-
-    def parts(self, master: str) -> DocParts:
-        """Return the index parts of a master's best record (for dc and mods)."""
-        best = best_member(self.res.store(), master)
-        return record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
+        return self.res.render(schema, master, display)
 
     def echo(self, root: etree._Element, req: SRURequest) -> None:
         """Append echoedSearchRetrieveRequest."""
@@ -308,12 +289,6 @@ def _diagnostic(exc: Exception) -> SRUDiagnostic:
         return exc
     log.error("SRU operation failed: %s", exc)
     return SRUDiagnostic(1, "", "the union catalogue's index is not available just now")
-
-
-def _clauses(node: Node) -> list[SearchClause]:
-    if isinstance(node, SearchClause):
-        return [node]
-    return _clauses(node.left) + _clauses(node.right)
 
 
 def _sort_keys(text: str) -> tuple[SortKey, ...]:

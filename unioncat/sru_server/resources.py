@@ -17,12 +17,17 @@ import zlib
 from collections import OrderedDict
 from typing import Any, Callable
 
+from lxml import etree
+
 from unioncat.config.model import Config
+from unioncat.dedup.clusters import best_member, master_fields
 from unioncat.errors import SRUDiagnostic, SearchIndexError
-from unioncat.holdings.view import available_masters
+from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
 from unioncat.index.engine import TantivyEngine, open_engine, terms_window
+from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
+from unioncat.sru_server import records
 from unioncat.sru_server.explain import NOT_SCANNABLE
 from unioncat.text import fold
 from unioncat.store import Store
@@ -117,6 +122,28 @@ class Resources:
         found: list[tuple[str, int]] = self._terms.get(field, lambda: engine.all_terms(field))
         return found
 
+
+    def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return the holdings, with availability as of now, of a hit's member records."""
+        return holdings_for(self.store(), list(display.get("members", [])), names=self.names)
+
+    def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
+        """Return one master record in an XML schema (marcxml, dc, mods, opacxml, isohold),
+        with holdings and availability joined now; the record itself comes from the cache."""
+        if schema in ("dc", "mods"):
+            parts = self.records.get((master, "parts"), lambda: self._parts(master))
+            return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
+        holdings = self.holdings(display)
+        if schema == "isohold":
+            return records.isohold(holdings)
+        mode = "none" if schema == "opacxml" else self.cfg.server.holdings
+        head = self.records.get((master, mode),
+                                lambda: records.marcxml_head(*master_fields(self.store(), master), mode))
+        return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+
+    def _parts(self, master: str) -> DocParts:
+        best = best_member(self.store(), master)
+        return record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21"))
 
     def scan(self, index: str, term: str, position: int, count: int) -> list[tuple[str, int]]:
         """Return ``count`` terms of a CQL index around ``term``, with record counts: the

@@ -31,10 +31,7 @@ from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, Modifier, Node, SortKey, parse, walk
 from unioncat.dedup.clusters import best_member, family, master_fields
 from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
-from unioncat.holdings.view import holdings_for
-from unioncat.index.fields import record_parts
 from unioncat.marc.iso2709 import encode_record, subfields
-from unioncat.sru_server import records
 from unioncat.sru_server.records import holdings_852, items_of, status_note
 from unioncat.sru_server.resources import Resources
 from unioncat.z3950.codec import BIB1, DIAG_BIB1, SYNTAXES, bit_set, bits
@@ -197,25 +194,24 @@ class Session:
         """Return one NamePlusRecord record choice: the record, or a surrogate diagnostic."""
         name = OID_NAMES[syntax]
         try:
-            store = self.res.store()
-            holdings = holdings_for(store, list(display.get("members", [])), names=self.res.names)
             if name == "xml":
                 schema = element_set.lower() if element_set.lower() in ("dc", "mods", "opacxml", "isohold") else ""
                 if element_set.upper() not in ("F", "B", "MARCXML", "") and not schema:
                     raise Bib1Diagnostic(25, element_set)
-                data = self._xml(master, display, schema or "marcxml", holdings)
+                data = bytes(etree.tostring(self.res.render(schema or "marcxml", master, display), encoding="utf-8"))
                 return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", data)}
             if element_set.upper() not in ("F", "B", ""):
                 raise Bib1Diagnostic(25, element_set)
             leader, fields, unimarc = self._marc(master, {"usmarc": "marc21", "unimarc": "unimarc"}.get(name))
             if element_set.upper() == "B":
                 fields = [f for f in fields if f[0] in BRIEF]
-            marc = iso2709(leader, fields, holdings_852(holdings, self.cfg.server.holdings), unimarc)
+            holdings = self.res.holdings(display)
             if name == "opac":
                 bib = {"direct-reference": SYNTAXES["unimarc" if unimarc else "usmarc"],
                        "encoding": ("octet-aligned", iso2709(leader, fields, [], unimarc))}
                 return "retrievalRecord", {"direct-reference": syntax, "encoding": (
                     "single-ASN1-type", ("opac", {"bibliographicRecord": bib, "holdingsData": opac_holdings(holdings)}))}
+            marc = iso2709(leader, fields, holdings_852(holdings, self.cfg.server.holdings), unimarc)
             return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", marc)}
         except (Bib1Diagnostic, SRUDiagnostic, UnioncatError, ValueError, KeyError) as exc:
             if not isinstance(exc, Bib1Diagnostic):
@@ -236,22 +232,6 @@ class Session:
             return leader, fields, family(best.format) == "unimarc"
         found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc", of_family), build)
         return found
-
-    def _xml(self, master: str, display: dict[str, Any], schema: str, holdings: list[dict[str, Any]]) -> bytes:
-        if schema == "isohold":
-            elem = records.isohold(holdings)
-        elif schema in ("dc", "mods"):
-            def parts() -> Any:
-                best = best_member(self.res.store(), master)
-                return record_parts(best.raw, best.syntax, best.charset, self.res.formats.get(best.source_id, "marc21"))
-            found = self.res.records.get((master, "parts"), parts)
-            elem = records.dc(master, found) if schema == "dc" else records.mods(master, found)
-        else:
-            mode = "none" if schema == "opacxml" else self.cfg.server.holdings
-            head = self.res.records.get((master, mode), lambda: records.marcxml_head(
-                *master_fields(self.res.store(), master), mode))
-            elem = records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
-        return bytes(etree.tostring(elem, encoding="utf-8"))
 
     # Scan -----------------------------------------------------------------------------
     def scan(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
