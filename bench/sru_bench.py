@@ -8,7 +8,7 @@ Loads N LoC records into unioncat (`unioncat run`: import, dedup, index) and int
 keep-alive, on 127.0.0.1) over a fixed mix of searchRetrieve requests, SRU 1.2, 10
 MARCXML records each (ours carry every member's holdings in 852 fields, joined per
 request).  Servers: ours under waitress (`unioncat serve`, 4 threads) and under gunicorn
-(2 gthread workers x 4 threads, the README's production setup; once more with the
+(2 gthread workers x 4 threads, --reuse-port, the README's production setup; once more with the
 master-record cache off, so every record is built from the store per request), and Zebra 2.2.7
 (zebrasrv forks a process per connection).  Prints hits per query for both, then
 requests/s and median / p99 latency per server and connection count.
@@ -96,7 +96,7 @@ def main() -> None:
     cold = work / "cold.toml"  # the same, with no master-record cache: every record built per request
     cold.write_text(cfg.read_text(encoding="utf-8") + "[server]\nrecord_cache = 0\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UNIONCAT_CONFIG": str(cfg)}
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", "2", "--threads", "4",
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", "2", "--threads", "4", "--reuse-port",
                 "--log-level", "warning", "unioncat.sru_server.serve:wsgi_app()", "-b"]
     ports = [free_port() for _ in range(3)]
     servers = [subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,7 +1,7 @@
 """Run the SRU app under waitress (``unioncat serve``) or gunicorn (production), and
 the Z39.50 target beside it (``--z3950-port``).
 
-    gunicorn -k gthread -w 2 --threads 4 -b 127.0.0.1:8765 \\
+    gunicorn -k gthread -w 2 --threads 4 --reuse-port -b 127.0.0.1:8765 \\
         'unioncat.sru_server.serve:wsgi_app()'          # reads $UNIONCAT_CONFIG
 """
 from __future__ import annotations
