@@ -301,9 +301,12 @@ def test_concurrent_associations(target: tuple[str, int]) -> None:
     assert len(results) == 12 and len(set(results)) == 1 and isinstance(results[0], tuple), results
 
 
-def test_serve_command_runs_z3950_without_sru(site: Path) -> None:
+def test_serve_command_runs_z3950_without_sru_in_two_processes(site: Path, tmp_path: Path) -> None:
+    config = tmp_path / "two.toml"
+    config.write_text(site.read_text(encoding="utf-8").replace("[server]", "[server]\nz3950_workers = 2")
+                      .replace('path = "var/', f'path = "{site.parent}/var/'), encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(site), "serve",
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(config), "serve",
                              "--no-sru", "--z3950-port", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -315,9 +318,20 @@ def test_serve_command_runs_z3950_without_sru(site: Path) -> None:
                 time.sleep(0.1)
         else:
             pytest.fail("unioncat serve --no-sru --z3950-port did not answer")
+        results: list[Any] = []
+        threads = [threading.Thread(target=lambda: results.append(hits(("127.0.0.1", port), "@attr 1=21 history")))
+                   for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(results) == 6 and len(set(results)) == 1
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    time.sleep(2)  # the worker process notices its parent is gone within a second
+    with pytest.raises(Z3950Error):
+        hits(("127.0.0.1", port), "@attr 1=4 lian")
 
 
 def test_cjk_strings_travel_as_utf8(target: tuple[str, int]) -> None:

@@ -73,7 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.z3950_port", int, 0,
             "TCP port of the Z39.50 target `unioncat serve` also runs (0: none unless --z3950-port)."),
     Setting("server.z3950_workers", int, 1,
-            "Processes serving Z39.50 on one port (SO_REUSEPORT): one per core for throughput."),
+            "Processes serving Z39.50 on one listening socket: one per core for throughput."),
     Setting("server.z3950_database", str, "Default", "Database name of the Z39.50 target (others: BIB-1 109)."),
     Setting("server.z3950_idle_timeout", (int, float), 300,
             "Seconds a Z39.50 connection may stay silent before the target closes it."),

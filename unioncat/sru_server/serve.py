@@ -7,6 +7,7 @@ the Z39.50 target beside it (``--z3950-port``).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 import threading
@@ -14,24 +15,30 @@ import time
 
 from unioncat.config import Config, load_config
 from unioncat.sru_server.app import SRUApp, create_app
+from unioncat.z3950_server.server import Z3950Server
 
 
 def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True) -> None:
     """Serve SRU with waitress (and Z39.50 on ``z3950_port``) until interrupted."""
     from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
-    from unioncat.z3950_server.server import serve_z3950
-
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    if z3950_port:
-        # Extra Z39.50 worker processes share the port (SO_REUSEPORT): forked before any
-        # thread or index handle exists, each serves Z39.50 only, and ends with its parent.
-        for _ in range(cfg.server.z3950_workers - 1):
-            if os.fork() == 0:
-                _z3950_worker(cfg, host, z3950_port)
     app = create_app(cfg)
-    z3950 = serve_z3950(cfg, host, z3950_port, res=app.res) if z3950_port else None
+    z3950 = None
+    if z3950_port:
+        # Z39.50 worker processes share one listening socket, forked before any thread or
+        # index handle exists: whichever process is idle accepts the next connection.
+        z3950 = Z3950Server(cfg, host, z3950_port, res=app.res)
+        z3950.socket.setblocking(False)  # a process that loses the race to accept() goes back to waiting
+        if cfg.server.z3950_workers > 1:
+            load = multiprocessing.Array("i", cfg.server.z3950_workers)
+            z3950.balance(load, 0)
+            for slot in range(1, cfg.server.z3950_workers):
+                if os.fork() == 0:
+                    z3950.balance(load, slot)
+                    _z3950_worker(z3950)
+        z3950.start()
     try:
         if sru:
             waitress_serve(app, host=host, port=port, threads=threads, ident="unioncat",
@@ -46,16 +53,13 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
             z3950.shutdown()
 
 
-def _z3950_worker(cfg: Config, host: str, port: int) -> None:
-    from unioncat.z3950_server.server import serve_z3950
-
+def _z3950_worker(server: Z3950Server) -> None:
     parent = os.getppid()
-    server = serve_z3950(cfg, host, port)
+    server.start()
     try:
         while os.getppid() == parent:
             time.sleep(1)
     finally:
-        server.shutdown()
         os._exit(0)
 
 

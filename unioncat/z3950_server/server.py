@@ -14,6 +14,7 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from typing import Any
 
 from unioncat.config.model import Config
@@ -86,15 +87,33 @@ class Z3950Server(socketserver.ThreadingTCPServer):
     def __init__(self, cfg: Config, host: str, port: int, res: Resources | None = None) -> None:
         self.cfg = cfg
         self.res = res or Resources(cfg)
-        super().__init__((host, port), _Handler, bind_and_activate=False)
-        if cfg.server.z3950_workers > 1:  # several processes accept on one port
-            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        try:
-            self.server_bind()
-            self.server_activate()
-        except OSError:
-            self.server_close()
-            raise
+        self.load: Any = None  # shared per-process association counts, when several processes accept
+        self.slot = 0
+        super().__init__((host, port), _Handler)
+
+    def balance(self, load: Any, slot: int) -> None:
+        """Share the accepting with sibling processes: ``load`` is a shared array of each
+        process's open associations; this process accepts only while it has no more than
+        the least loaded one (else the first idle process would take every connection)."""
+        self.load, self.slot = load, slot
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        if self.load is not None and self.load[self.slot] > min(self.load[:]):
+            time.sleep(0.002)  # leave this connection to a less busy process
+            raise BlockingIOError("another process should accept")
+        return super().get_request()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if self.load is not None:
+            with self.load.get_lock():
+                self.load[self.slot] += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        if self.load is not None:
+            with self.load.get_lock():
+                self.load[self.slot] -= 1
 
     def start(self) -> threading.Thread:
         """Serve in a background thread; return it."""
