@@ -122,12 +122,14 @@ class WhooshEngine:
             total = sum(1 for _ in searcher.docs_for_query(query))
             return SearchHits(total, ids, displays, counts)
 
-    def all_terms(self, field: str) -> list[tuple[str, int]]:
-        """Return every term of a field in order, with document counts (for scan)."""
+    def terms(self, field: str, start: str, count: int, before: int = 0) -> list[tuple[str, int]]:
+        """Return ``count`` terms of a field, ``before`` of them before ``start``, with document
+        counts (for scan); terms before the start mean reading the field's terms from the top."""
         with self.index.searcher() as searcher:
-            return [(text.decode("utf-8") if isinstance(text, bytes) else str(text), int(info.doc_frequency()))
-                    for text, info in searcher.reader().iter_field(field)]
-
-    def terms(self, field: str, start: str, count: int) -> list[tuple[str, int]]:
-        """Return up to ``count`` terms of a field from ``start`` on, with document counts."""
-        return terms_window(self.all_terms(field), start, 0, count)
+            found = []
+            for text, info in searcher.reader().iter_field(field, "" if before else start):
+                found.append((text.decode("utf-8") if isinstance(text, bytes) else str(text),
+                              int(info.doc_frequency())))
+                if not before and len(found) >= count:
+                    break
+            return terms_window(found, start, before, count)

@@ -24,7 +24,7 @@ from unioncat.dedup.clusters import best_member, master_fields
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
-from unioncat.index.engine import TantivyEngine, open_engine, terms_window
+from unioncat.index.engine import TantivyEngine, open_engine
 from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
@@ -70,7 +70,6 @@ class Resources:
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
         self._available: tuple[float, dict[str, frozenset[str]]] | None = None
-        self._terms = LRU(8)
         # Master records as built for the response (never their holdings, joined per request),
         # kept until the index changes: the index is what says which records a master has.
         self.records = LRU(cfg.server.record_cache)
@@ -95,7 +94,6 @@ class Resources:
                 if self._engine is None or signature != self._signature:
                     self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
                     self._signature = signature
-                    self._terms.clear()
                     self.records.clear()
             return self._engine
 
@@ -115,13 +113,6 @@ class Resources:
             cached = (now, available_masters(self.store()))
             self._available = cached
         return cached[1]
-
-    def terms(self, field: str) -> list[tuple[str, int]]:
-        """Return the sorted terms of an index field (cached until the index changes)."""
-        engine = self.engine()
-        found: list[tuple[str, int]] = self._terms.get(field, lambda: engine.all_terms(field))
-        return found
-
 
     def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
         """Return the holdings, with availability as of now, of a hit's member records."""
@@ -156,10 +147,10 @@ class Resources:
         else:
             words = tokens(term)
             start = words[0] if words else fold(term)
-        terms = self.terms(field)
+        engine = self.engine()
         if position == 0:
-            return [t for t in terms_window(terms, start, 0, count + 1) if t[0] != start][:count]
-        return terms_window(terms, start, position - 1, count)
+            return [t for t in engine.terms(field, start, count + 1) if t[0] != start][:count]
+        return engine.terms(field, start, count, position - 1)
 
 
 def make_result_set_id(query: str, sort_keys: str) -> str:
