@@ -448,3 +448,20 @@ def test_isohold_uses_the_element_paths_alma_sends(app: SRUApp, shared_data: Pat
     answer = search(app, f"rec.id={LIANCHENGJUE}", recordSchema="isohold")
     ours = paths(answer.xml.find(f".//{{{NS['iso']}}}holdings"))
     assert len(ours) > 15 and ours - theirs == {"holding/holdingSimple/copyInformation/note"}  # ISO 20775 has note
+
+
+def test_prefix_block_scans_equal_the_whole_term_list(app: SRUApp) -> None:
+    from unioncat.index.engine import terms_window
+
+    engine = app.res.engine()
+    for field in ("title", "author", "any", "member"):
+        whole = engine.all_terms(field)
+        starts = [whole[i][0] for i in range(0, len(whole), max(1, len(whole) // 25))] + ["a", "m", "zzzz", "連"]
+        for start in starts:
+            for before, count in ((0, 20), (4, 10), (19, 20)):
+                found = engine.terms(field, start, count, before, whole=False)
+                if found is not None:
+                    assert found == terms_window(whole, start, before, count), (field, start, before)
+    whole_any = engine.all_terms("any")
+    assert len(whole_any) > 1000
+    assert app.res.scan("cql.serverChoice", "zzzz", 1, 5) == terms_window(whole_any, "zzzz", 0, 5)  # off the end

@@ -177,18 +177,24 @@ class TantivyEngine:
         total = int(getattr(result, "count", 0) or 0)
         return SearchHits(total, ids, displays, self._facets(searcher, query, facets))
 
-    def terms(self, field: str, start: str, count: int, before: int = 0) -> list[tuple[str, int]]:
+    def terms(self, field: str, start: str, count: int, before: int = 0,
+              whole: bool = True) -> list[tuple[str, int]] | None:
         """Return ``count`` terms of a field, ``before`` of them before ``start``, with document
         counts (for scan).  Terms sharing a prefix with ``start`` are one contiguous block of
         the sorted term list, so the smallest such block that holds the window is read, not
-        the whole list (200,000 LoC records: 1.8 s for the whole ``any`` list)."""
+        the whole list (200,000 LoC records: 1.8 s for the whole ``any`` list).  A window
+        that runs past the first or last block needs the whole list: None unless ``whole``."""
         searcher = self.index.searcher()
-        for length in range(len(start), -1, -1):
+        for length in range(len(start), 0, -1):
             block = sorted((str(t), int(n)) for t, n in searcher.terms_with_prefix(field, start[:length]))
             at = bisect.bisect_left(block, (start, -1))
-            if length == 0 or (at >= before and len(block) - at >= count - before):
+            if at >= before and len(block) - at >= count - before:
                 return terms_window(block, start, before, count)
-        return []
+        return terms_window(self.all_terms(field), start, before, count) if whole else None
+
+    def all_terms(self, field: str) -> list[tuple[str, int]]:
+        """Return every term of a field in order, with document counts."""
+        return sorted((str(t), int(n)) for t, n in self.index.searcher().terms_with_prefix(field, ""))
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query,
                 names: tuple[str, ...]) -> dict[str, dict[str, int]]:

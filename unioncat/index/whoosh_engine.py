@@ -122,14 +122,24 @@ class WhooshEngine:
             total = sum(1 for _ in searcher.docs_for_query(query))
             return SearchHits(total, ids, displays, counts)
 
-    def terms(self, field: str, start: str, count: int, before: int = 0) -> list[tuple[str, int]]:
+    def terms(self, field: str, start: str, count: int, before: int = 0,
+              whole: bool = True) -> list[tuple[str, int]] | None:
         """Return ``count`` terms of a field, ``before`` of them before ``start``, with document
         counts (for scan); terms before the start mean reading the field's terms from the top."""
+        if before:
+            return terms_window(self.all_terms(field), start, before, count)
+        return self._read_terms(field, start, count)
+
+    def all_terms(self, field: str) -> list[tuple[str, int]]:
+        """Return every term of a field in order, with document counts."""
+        return self._read_terms(field, "", None)
+
+    def _read_terms(self, field: str, start: str, count: int | None) -> list[tuple[str, int]]:
         with self.index.searcher() as searcher:
             found = []
-            for text, info in searcher.reader().iter_field(field, "" if before else start):
+            for text, info in searcher.reader().iter_field(field, start):
                 found.append((text.decode("utf-8") if isinstance(text, bytes) else str(text),
                               int(info.doc_frequency())))
-                if not before and len(found) >= count:
+                if count is not None and len(found) >= count:
                     break
-            return terms_window(found, start, before, count)
+            return found

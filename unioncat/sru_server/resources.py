@@ -24,7 +24,7 @@ from unioncat.dedup.clusters import best_member, master_fields
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
-from unioncat.index.engine import TantivyEngine, open_engine
+from unioncat.index.engine import TantivyEngine, open_engine, terms_window
 from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
@@ -70,6 +70,7 @@ class Resources:
         self._signature: tuple[int, int] | None = None
         self._checked = 0.0
         self._available: tuple[float, dict[str, frozenset[str]]] | None = None
+        self._whole = LRU(4)  # whole term lists of fields, for scans that run off a prefix block
         # Master records as built for the response (never their holdings, joined per request),
         # kept until the index changes: the index is what says which records a master has.
         self.records = LRU(cfg.server.record_cache)
@@ -95,6 +96,7 @@ class Resources:
                     self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
                     self._signature = signature
                     self.records.clear()
+                    self._whole.clear()
             return self._engine
 
     def _stat(self) -> tuple[int, int]:
@@ -147,10 +149,13 @@ class Resources:
         else:
             words = tokens(term)
             start = words[0] if words else fold(term)
+        before, wanted = (0, count + 1) if position == 0 else (position - 1, count)
         engine = self.engine()
-        if position == 0:
-            return [t for t in engine.terms(field, start, count + 1) if t[0] != start][:count]
-        return engine.terms(field, start, count, position - 1)
+        found = engine.terms(field, start, wanted, before, whole=False)
+        if found is None:  # the window runs past the dictionary's first or last prefix block
+            whole = self._whole.get(field, lambda: engine.all_terms(field))
+            found = terms_window(whole, start, before, wanted)
+        return [t for t in found if t[0] != start][:count] if position == 0 else found
 
 
 def make_result_set_id(query: str, sort_keys: str) -> str:
