@@ -22,7 +22,7 @@ from lxml import etree
 
 from unioncat import xmlsafe
 from unioncat.config.model import Config
-from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, parse, walk
+from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, walk
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
@@ -140,9 +140,8 @@ class SRUApp:
             facets = {FACET_NAMES.get(field_for(index), ""): (index, count) for index, count in req.facets}
             if "" in facets:
                 raise SRUDiagnostic(6, "facetLimit", f"facets are available for {', '.join(FACET_INDEXES)}")
-            hits = self.res.engine().search(parsed, limit=req.maximum, offset=req.start - 1,
-                                            sort=_sort_keys(sort_text), facets=tuple(facets),
-                                            available=self.res.available)
+            hits = self.res.search(parsed, limit=req.maximum, offset=req.start - 1,
+                                   sort=_sort_keys(sort_text), facets=tuple(facets))
             if hits.total and req.maximum and req.start > hits.total:
                 raise SRUDiagnostic(61, str(req.start), f"startRecord {req.start} is beyond the "
                                     f"{hits.total} records found")
@@ -195,7 +194,7 @@ class SRUApp:
 
     def query(self, req: SRURequest) -> tuple[CQLQuery, str, str]:
         """Parse the query, expanding cql.resultSetId clauses; return it, its text and sort keys."""
-        parsed = parse(req.query, max_length=self.server.max_query_length, max_clauses=self.server.max_clauses)
+        parsed = self.res.parse(req.query)
         sort_text = req.sort_keys
         if any(c.index.lower() == "cql.resultsetid" for c in walk(parsed.root)):
             found: dict[str, str] = {}
@@ -207,8 +206,7 @@ class SRUApp:
                     return node
                 text, keys = read_result_set_id(node.term.strip(), self.server.result_set_ttl)
                 found[node.term] = keys
-                return parse(text, max_length=self.server.max_query_length,
-                             max_clauses=self.server.max_clauses).root
+                return self.res.parse(text).root
 
             parsed = CQLQuery(expand(parsed.root), parsed.sort, parsed.prefixes)
             if not sort_text and not parsed.sort and len(found) == 1:
@@ -222,17 +220,13 @@ class SRUApp:
         """Append one record, or a surrogate diagnostic if it cannot be built."""
         assert req.schema is not None
         try:
-            data = self.render(req.schema.name, master, display)
+            data = self.res.render(req.schema.name, master, display)
         except (UnioncatError, ValueError, KeyError) as exc:
             log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, exc)
             diag = SRUDiagnostic(64, master, f"record {master} is unavailable: {exc}")
             add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, diag), position)
             return
         add_record(holder, req, req.schema.uri, data, position)
-
-    def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
-        """Return one master record in a schema, with holdings and availability joined now."""
-        return self.res.render(schema, master, display)
 
     def echo(self, root: etree._Element, req: SRURequest) -> None:
         """Append echoedSearchRetrieveRequest."""
@@ -276,7 +270,7 @@ class SRUApp:
 
     def scan_terms(self, req: SRURequest) -> list[tuple[str, int]]:
         """Return the terms of a scan request."""
-        parsed = parse(req.scan_clause, max_length=self.server.max_query_length, max_clauses=1)
+        parsed = self.res.parse(req.scan_clause, max_clauses=1)
         clause = parsed.root
         if not isinstance(clause, SearchClause) or parsed.sort:
             raise SRUDiagnostic(10, req.scan_clause, "a scan clause is one index, relation and term")

@@ -123,6 +123,14 @@ def status_note(status: str, due: str) -> str:
     return f"{note}, due {due[:10]}" if due and status == "on_loan" else note
 
 
+def holding_groups(members: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], list[Item]]:
+    """Return items grouped by holding location: (member, branch, location, call number)."""
+    groups: dict[tuple[str, str, str, str], list[Item]] = {}
+    for it in items_of(members):
+        groups.setdefault((it.member, it.branch, it.location, it.call_number), []).append(it)
+    return groups
+
+
 def items_of(members: list[dict[str, Any]]) -> list[Item]:
     """Flatten ``holdings_for`` output into items."""
     return [Item(m["member"], m["name"], i["branch"], i["location"], i["call_number"], i["barcode"],
@@ -286,10 +294,7 @@ def opacxml(head: str, members: list[dict[str, Any]]) -> etree._Element:
     bib = sub(root, "bibliographicRecord")
     bib.append(marcxml(head, [], mode="none"))
     holdings = sub(root, "holdings")
-    groups: dict[tuple[str, str, str, str], list[Item]] = {}
-    for it in items_of(members):
-        groups.setdefault((it.member, it.branch, it.location, it.call_number), []).append(it)
-    for (member, branch, location, call_number), items in groups.items():
+    for (member, branch, location, call_number), items in holding_groups(members).items():
         holding = sub(holdings, "holding")
         sub(holding, "nucCode", member)
         sub(holding, "localLocation", branch or member)

@@ -20,11 +20,12 @@ from typing import Any, Callable
 from lxml import etree
 
 from unioncat.config.model import Config
+from unioncat.cql import CQLQuery, parse
 from unioncat.dedup.clusters import best_member, master_fields
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
-from unioncat.index.engine import TantivyEngine, open_engine, terms_window
+from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
 from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
@@ -115,6 +116,15 @@ class Resources:
             cached = (now, available_masters(self.store()))
             self._available = cached
         return cached[1]
+
+    def parse(self, text: str, max_clauses: int | None = None) -> CQLQuery:
+        """Parse CQL within the server's length and complexity caps."""
+        return parse(text, max_length=self.cfg.server.max_query_length,
+                     max_clauses=max_clauses or self.cfg.server.max_clauses)
+
+    def search(self, query: CQLQuery, **kwargs: Any) -> SearchHits:
+        """Run a parsed query on the open index, ``local.available`` answered from the store."""
+        return self.engine().search(query, available=self.available, **kwargs)
 
     def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
         """Return the holdings, with availability as of now, of a hit's member records."""

@@ -28,11 +28,11 @@ from lxml import etree
 
 from unioncat import __version__
 from unioncat.config.model import Config
-from unioncat.cql import CQLQuery, Modifier, Node, SortKey, parse, walk
+from unioncat.cql import CQLQuery, Modifier, Node, SortKey, walk
 from unioncat.dedup.clusters import best_member, family, master_fields
 from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
 from unioncat.marc.iso2709 import encode_record, subfields
-from unioncat.sru_server.records import holdings_852, items_of, status_note
+from unioncat.sru_server.records import holding_groups, holdings_852, status_note
 from unioncat.sru_server.resources import Resources
 from unioncat.z3950.codec import BIB1, DIAG_BIB1, SYNTAXES, bit_set, bits
 from unioncat.z3950_server.rpn import USE, attributes, bib1, clause, to_cql
@@ -128,7 +128,6 @@ class Session:
 
     def _query(self, query: tuple[str, Any]) -> CQLQuery:
         kind, value = query
-        limits = {"max_length": self.cfg.server.max_query_length, "max_clauses": self.cfg.server.max_clauses}
         if kind in ("type-1", "type-101"):
             if value.get("attributeSet") not in (None, BIB1):
                 raise Bib1Diagnostic(121, str(value.get("attributeSet")))
@@ -141,7 +140,7 @@ class Session:
             text = (bytes(payload).decode("utf-8", "replace") if enc_kind == "octet-aligned"
                     else str(payload[1]) if enc_kind == "single-ASN1-type" else "")
             try:
-                return parse(text, **limits)
+                return self.res.parse(text)
             except SRUDiagnostic as diag:
                 raise bib1(diag) from None
         raise Bib1Diagnostic(107, kind)
@@ -154,8 +153,7 @@ class Session:
 
     def _engine_search(self, query: CQLQuery, limit: int, offset: int, sort: tuple[SortKey, ...] = ()) -> Any:
         try:
-            return self.res.engine().search(query, limit=limit, offset=offset, sort=sort,
-                                            available=self.res.available)
+            return self.res.search(query, limit=limit, offset=offset, sort=sort)
         except SRUDiagnostic as diag:
             raise bib1(diag) from None
 
@@ -348,11 +346,8 @@ def iso2709(leader: str, fields: list[Any], extra_852: list[list[tuple[str, str]
 
 def opac_holdings(members: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """Return OPAC holdingsData: holdingsAndCirc per member location, a CircRecord per item."""
-    groups: dict[tuple[str, str, str, str], list[Any]] = {}
-    for it in items_of(members):
-        groups.setdefault((it.member, it.branch, it.location, it.call_number), []).append(it)
     out = []
-    for (member, branch, location, call_number), items in groups.items():
+    for (member, branch, location, call_number), items in holding_groups(members).items():
         data: dict[str, Any] = {"nucCode": member, "localLocation": branch or member}
         if location:
             data["shelvingLocation"] = location
