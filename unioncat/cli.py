@@ -235,7 +235,8 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
                 stats = _harvest_one(store, src, cfg, full, None, None, as_json)
             results.append(stats)
         dedup_stats = _run_dedup(ctx, full, as_json)
-        index_stats = index_update(store, cfg, None)
+        # After a full dedup every master is dirty: a fresh index swapped in is cheaper.
+        index_stats = (index_rebuild if full else index_update)(store, cfg, None)
         if not as_json:
             click.echo(f"index: {index_stats.documents:,} documents written, {index_stats.deleted:,} deleted; "
                        f"{index_stats.total:,} master records searchable")

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     rid INTEGER PRIMARY KEY,
@@ -129,6 +129,10 @@ CREATE TABLE IF NOT EXISTS clusters (
     master_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS clusters_master ON clusters(master_id);
+CREATE TABLE IF NOT EXISTS master_ids (
+    seq INTEGER PRIMARY KEY,
+    master_id TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS dedup_overrides (
     kind TEXT NOT NULL,
     a TEXT NOT NULL,
@@ -152,26 +156,53 @@ ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
 
 
 class Store:
-    """The SQLite record store."""
+    """The SQLite record store.
 
-    def __init__(self, path: str, *, wal: bool = True) -> None:
+    ``Store(path)`` is the writer's connection (the nightly run, imports, feeds): it
+    creates or upgrades the schema, and only then writes on opening.
+    ``Store(path, readonly=True)`` is a server's: it never writes, so it never waits
+    on the nightly writer (WAL readers see the last committed state)."""
+
+    def __init__(self, path: str, *, wal: bool = True, readonly: bool = False,
+                 timeout: float = 30.0) -> None:
         self.path = path
+        self.readonly = readonly
         try:
+            if readonly:
+                if not os.path.exists(path):
+                    raise StoreError(f"{path}: no record store here (run `unioncat run` or "
+                                     "`unioncat import` first)")
+                self.db = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True,
+                                          isolation_level=None, timeout=timeout,
+                                          check_same_thread=True)
+                self._check_version()
+                return
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            if wal:
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+            if wal and self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: store schema {version} is newer than this unioncat "
-                                 f"({SCHEMA_VERSION}); upgrade unioncat")
-            self._migrate()
-            self.db.executescript(_SCHEMA)
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if self._check_version() < SCHEMA_VERSION:
+                # Only a new or older store is written on opening: an up-to-date one is
+                # opened without taking the write lock the nightly run may be holding.
+                with self.db:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    if self._check_version() < SCHEMA_VERSION:
+                        self._migrate()
+                        for statement in _SCHEMA.split(";"):
+                            if statement.strip():
+                                self.db.execute(statement)
+                        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
+
+    def _check_version(self) -> int:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: store schema {version} is newer than this unioncat "
+                             f"({SCHEMA_VERSION}); upgrade unioncat")
+        return version
 
     def _migrate(self) -> None:
         """Add columns that later versions introduced to an existing store."""

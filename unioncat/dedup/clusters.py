@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from pymarc import Record
 
@@ -43,16 +43,28 @@ def export(store: Store, path: str, fmt: str = "csv") -> int:
     return count
 
 
-def members(store: Store, master_id: str) -> list[dict[str, Any]]:
-    """Return a cluster's members, most complete first."""
-    rows = store.db.execute(
-        "SELECT c.record_id, d.data FROM clusters c JOIN dedup_records d ON d.id = c.record_id"
-        " WHERE c.master_id=?", (master_id,)).fetchall()
+def members(store: Store, master_id: str, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Return a cluster's members, most complete first.
+
+    With ``ids`` (the member ids the search index holds for the master), those records
+    are the members: a server builds what its index found, even while a nightly run
+    has already regrouped the clusters and not yet re-indexed them."""
+    if ids:
+        marks = ",".join("?" * len(ids))
+        rows = store.db.execute(
+            f"SELECT r.id, d.data FROM records r LEFT JOIN dedup_records d ON d.id = r.id"
+            f" WHERE r.id IN ({marks})", list(ids)).fetchall()
+    else:
+        rows = store.db.execute(
+            "SELECT c.record_id, d.data FROM clusters c JOIN dedup_records d ON d.id = c.record_id"
+            " WHERE c.master_id=?", (master_id,)).fetchall()
     if not rows:
         raise DedupError(f"no cluster {master_id!r}")
     out = []
     for rid, data in rows:
-        rec = json.loads(data)
+        rec = json.loads(data) if data else {"source": rid.split(".", 1)[0], "title_full": "",
+                                             "authors": [], "year": None, "isbns": [],
+                                             "completeness": 0}
         out.append({"id": rid, "source": rec["source"], "title": rec["title_full"],
                     "authors": rec["authors"][:3], "year": rec["year"], "isbns": rec["isbns"],
                     "completeness": rec["completeness"]})
@@ -76,11 +88,12 @@ def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None
     raise DedupError(f"cluster {master_id!r} has no {of_family or 'stored'} record")
 
 
-def master_fields(store: Store, master_id: str, of_family: str | None = None) -> tuple[str, list[MarcField]]:
+def master_fields(store: Store, master_id: str, of_family: str | None = None,
+                  ids: Sequence[str] | None = None) -> tuple[str, list[MarcField]]:
     """Return the master record's leader and fields: the best member (of one MARC family,
     if asked), enriched with the other members' identifiers, subjects and classification
-    of that family, 001 set to the master id."""
-    found = members(store, master_id)
+    of that family, 001 set to the master id (``ids``: see :func:`members`)."""
+    found = members(store, master_id, ids)
     best = best_member(store, master_id, found, of_family)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH[family(best.format)]

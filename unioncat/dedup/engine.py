@@ -20,9 +20,10 @@ import time
 from collections import Counter
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from unioncat.config.model import Config
 from unioncat.dedup.fields import dedup_record
@@ -80,8 +81,35 @@ def blocked_ids(cfg: Config) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class Tables:
+    """The tables a run works in: the live ones, or a full run's staging copies."""
+
+    records: str = "dedup_records"
+    keys: str = "dedup_keys"
+    edges: str = "dedup_edges"
+    clusters: str = "clusters"
+
+
+LIVE = Tables()
+STAGED = Tables("dedup_records_new", "dedup_keys_new", "dedup_edges_new", "clusters_new")
+_DDL = {"records": "(id TEXT PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL)",
+        "keys": "(key TEXT NOT NULL, id TEXT NOT NULL)",
+        "edges": "(a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (a, b))",
+        "clusters": "(record_id TEXT PRIMARY KEY, master_id TEXT NOT NULL)"}
+_INDEXES = {"keys": ("key", "id"), "edges": ("b",), "clusters": ("master_id",)}
+
+
 class Deduplicator:
-    """One run over the store."""
+    """One run over the store.
+
+    The write lock is only ever held for short transactions, so servers and status
+    feeds never wait on a run: an incremental run writes its extracted records per
+    chunk and every cluster change in one transaction at the end; a full run builds
+    new tables beside the live ones and swaps them in with one rename each."""
+
+    record_cache_size = 200_000
+    decision_cache_size = 1_000_000
 
     def __init__(self, store: Store, cfg: Config, progress: Callable[[str, int, int], None] | None = None):
         self.store = store
@@ -94,27 +122,41 @@ class Deduplicator:
         self.cache: dict[str, DedupRecord] = {}
         self.decisions: dict[tuple[str, str], MatchDecision] = {}
         self.stats = DedupStats()
+        self.t = LIVE
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One short write transaction, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     # records ---------------------------------------------------------------------
     def record(self, rid: str) -> DedupRecord:
-        """Return a record's DedupRecord (cached)."""
+        """Return a record's DedupRecord (cached, up to ``record_cache_size``)."""
         found = self.cache.get(rid)
         if found is None:
-            row = self.db.execute("SELECT data FROM dedup_records WHERE id=?", (rid,)).fetchone()
+            row = self.db.execute(f"SELECT data FROM {self.t.records} WHERE id=?", (rid,)).fetchone()
             if row is None:
                 raise DedupError(f"{rid}: not a live record (run `unioncat dedup` after importing)")
             found = _from_json(row[0])
-            if len(self.cache) > 200_000:
+            if len(self.cache) >= self.record_cache_size:
                 self.cache.clear()
             self.cache[rid] = found
         return found
 
     def decide(self, a: str, b: str) -> MatchDecision:
-        """Compare two records (cached both ways)."""
+        """Compare two records (cached both ways, up to ``decision_cache_size`` pairs)."""
         key = (a, b) if a < b else (b, a)
         found = self.decisions.get(key)
         if found is None:
             found = compare(self.record(key[0]), self.record(key[1]), self.settings)
+            if len(self.decisions) >= self.decision_cache_size:
+                self.decisions.clear()
             self.decisions[key] = found
             self.stats.comparisons += 1
         return found
@@ -132,70 +174,128 @@ class Deduplicator:
         state = self.store.checkpoint(STATE) or {}
         since = None if full or not state.get("last") else state["last"]
         self.stats.full = since is None
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            if since is None:
-                self.db.execute("DELETE FROM dedup_records")
-                self.db.execute("DELETE FROM dedup_keys")
-                self.db.execute("DELETE FROM dedup_edges")
-                # A full run writes every key: indexing them once afterwards is cheaper.
-                self.db.execute("DROP INDEX IF EXISTS dedup_keys_key")
-                self.db.execute("DROP INDEX IF EXISTS dedup_keys_id")
+        clock = time.monotonic()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            self.stats.stages[stage] = round(time.monotonic() - clock, 2)
             clock = time.monotonic()
 
-            def lap(stage: str) -> None:
-                nonlocal clock
-                self.stats.stages[stage] = round(time.monotonic() - clock, 2)
-                clock = time.monotonic()
-
+        if since is None:
+            self.t = STAGED
+            self._stage()
+            gone: set[str] = set()
+        else:
             gone = self._remove_gone(since)
-            dirty = self._extract(since)
-            self.db.execute("CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key)")
-            self.db.execute("CREATE INDEX IF NOT EXISTS dedup_keys_id ON dedup_keys(id)")
-            lap("extract")
-            self._match(dirty, full=since is None)
-            lap("compare")
-            if since is None:
-                affected = self._all_components(dirty)
-            else:
-                affected = self._components(dirty | gone)
-            self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) SELECT master_id FROM"
-                                " clusters WHERE record_id=?", ((rid,) for rid in gone))
-            self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
-            self._cluster(affected)
-            lap("cluster")
-        self.store.save_checkpoint(STATE, {"last": stamp})
+        dirty = self._extract(since)
+        if since is None:
+            self._index_staged(("keys",))
+        lap("extract")
+        self._match(dirty, full=since is None)
+        lap("compare")
+        affected = self._all_components(dirty) if since is None else self._components(dirty | gone)
+        rows, masters = self._assign(self._groups(affected))
+        if since is None:
+            self._write_clusters(rows)
+            self._index_staged(("edges", "clusters"))
+            self._swap(stamp)
+        else:
+            with self._tx():
+                self._apply(rows, masters, gone)
+                self.store.save_checkpoint(STATE, {"last": stamp})
+        lap("cluster")
         self._count()
         self.stats.elapsed = time.monotonic() - start
         return self.stats
 
-    def _remove_gone(self, since: str | None) -> set[str]:
+    # full runs: build beside the live tables, then swap ---------------------------------
+    def _stage(self) -> None:
+        """Create empty staging tables (a previous interrupted run's are dropped)."""
+        with self._tx():
+            for role in _DDL:
+                table = getattr(STAGED, role)
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+                self.db.execute(f"CREATE TABLE {table} {_DDL[role]}")
+
+    def _index_staged(self, roles: tuple[str, ...]) -> None:
+        """Index staging tables once they are written (cheaper than indexing as we go).
+        Index names carry a generation: they keep their names when the table is renamed."""
+        generation = time.time_ns()
+        for role in roles:
+            table = getattr(STAGED, role)
+            with self._tx():
+                for column in _INDEXES[role]:
+                    self.db.execute(f"CREATE INDEX {role}_{column}_{generation} ON {table}({column})")
+
+    def _write_clusters(self, rows: list[tuple[str, str]]) -> None:
+        for i in range(0, len(rows), 20 * _CHUNK):
+            with self._tx():
+                self.db.executemany(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)",
+                                    rows[i:i + 20 * _CHUNK])
+
+    def _swap(self, stamp: str) -> None:
+        """Put the staging tables in place of the live ones in one short transaction."""
+        with self._tx():
+            # Every master before or after must be indexed again.
+            self.db.execute("INSERT OR IGNORE INTO index_dirty(master_id) SELECT DISTINCT master_id FROM"
+                            f" clusters UNION SELECT DISTINCT master_id FROM {STAGED.clusters}")
+            self.db.execute(f"INSERT OR IGNORE INTO master_ids(master_id) SELECT DISTINCT master_id"
+                            f" FROM {STAGED.clusters} ORDER BY master_id")
+            for role in _DDL:
+                live, staged = getattr(LIVE, role), getattr(STAGED, role)
+                self.db.execute(f"DROP TABLE IF EXISTS {live}_old")
+                self.db.execute(f"ALTER TABLE {live} RENAME TO {live}_old")
+                self.db.execute(f"ALTER TABLE {staged} RENAME TO {live}")
+            self.store.save_checkpoint(STATE, {"last": stamp})
+        self.t = LIVE
+        for role in _DDL:  # freeing the old pages is a transaction of its own
+            with self._tx():
+                self.db.execute(f"DROP TABLE IF EXISTS {getattr(LIVE, role)}_old")
+
+    # incremental runs ------------------------------------------------------------------
+    def _remove_gone(self, since: str) -> set[str]:
+        """Return clustered records deleted (or gone) since the last run; forget their
+        dedup data now (idempotent), their clusters in the final transaction."""
         rows = self.db.execute(
             "SELECT c.record_id FROM clusters c LEFT JOIN records r ON r.id = c.record_id"
-            " WHERE r.id IS NULL OR r.deleted = 1" + (" AND (r.id IS NULL OR r.updated > ?)" if since else ""),
-            (since,) if since else ()).fetchall()
+            " WHERE r.id IS NULL OR (r.deleted = 1 AND r.updated > ?)", (since,)).fetchall()
         gone = {r[0] for r in rows}
-        for rid in gone if since else ():  # a full run has cleared everything already
+        for i, rid in enumerate(sorted(gone)):
+            if i % _CHUNK == 0:
+                if i:
+                    self.db.execute("COMMIT")
+                self.db.execute("BEGIN IMMEDIATE")
             self._forget(rid)
+        if gone:
+            self.db.execute("COMMIT")
         self.stats.removed = len(gone)
         return gone
 
+    def _apply(self, rows: list[tuple[str, str]], masters: set[str], gone: set[str]) -> None:
+        """Write an incremental run's cluster changes (inside the caller's transaction)."""
+        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) SELECT master_id FROM"
+                            " clusters WHERE record_id=?", ((rid,) for rid in gone))
+        self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
+        self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)", rows)
+        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
+                            ((m,) for m in sorted(masters)))
+        self.db.executemany("INSERT OR IGNORE INTO master_ids(master_id) VALUES (?)",
+                            ((m,) for m in sorted({m for _, m in rows})))
+
     def _forget(self, rid: str) -> None:
-        self.db.execute("DELETE FROM dedup_records WHERE id=?", (rid,))
-        self.db.execute("DELETE FROM dedup_keys WHERE id=?", (rid,))
-        self.db.execute("DELETE FROM dedup_edges WHERE a=? OR b=?", (rid, rid))
+        self.db.execute(f"DELETE FROM {self.t.records} WHERE id=?", (rid,))
+        self.db.execute(f"DELETE FROM {self.t.keys} WHERE id=?", (rid,))
+        self.db.execute(f"DELETE FROM {self.t.edges} WHERE a=? OR b=?", (rid, rid))
         self.cache.pop(rid, None)
 
     def _extract(self, since: str | None) -> set[str]:
-        sql = "SELECT id, source, raw, syntax, charset FROM records WHERE deleted=0"
+        sql = "SELECT count(*) FROM records WHERE deleted=0"
         args: tuple[str, ...] = ()
         if since:
             sql += " AND updated > ?"
             args = (since,)
-        total = self.db.execute(sql.replace("id, source, raw, syntax, charset", "count(*)"), args).fetchone()[0]
+        total = self.db.execute(sql, args).fetchone()[0]
         dirty: set[str] = set()
-        rows: list[tuple[str, str, str]] = []
-        keys: list[tuple[str, str]] = []
         low, high = self.db.execute("SELECT min(rid), max(rid) FROM records").fetchone()
         ranges = [(lo, lo + _CHUNK - 1) for lo in range(low or 0, (high or -1) + 1, _CHUNK)]
         # Extraction is pure computation: on a big run both cores do it, each worker
@@ -205,41 +305,38 @@ class Deduplicator:
         results = pool.map(task, ranges) if pool else map(task, ranges)
         try:
             for chunk in results:
-                for rid, source, data, rec_keys in chunk:
-                    if since:
-                        self._forget(rid)
-                    dirty.add(rid)
-                    rows.append((rid, source, data))
-                    keys.extend((key, rid) for key in rec_keys)
-                self._write(rows, keys)
+                if not chunk:
+                    continue
+                with self._tx():  # one chunk, one short transaction
+                    for rid, source, data, rec_keys in chunk:
+                        if since:
+                            self._forget(rid)
+                        dirty.add(rid)
+                    self.db.executemany(f"INSERT OR REPLACE INTO {self.t.records}(id, source, data)"
+                                        " VALUES (?,?,?)", [(r[0], r[1], r[2]) for r in chunk])
+                    self.db.executemany(f"INSERT INTO {self.t.keys}(key, id) VALUES (?,?)",
+                                        [(key, r[0]) for r in chunk for key in r[3]])
                 self.progress("extract", len(dirty), total)
         finally:
             if pool:
-                pool.shutdown()
-        self._write(rows, keys)
+                pool.shutdown(cancel_futures=True)
         self.progress("extract", len(dirty), total)
         self.stats.processed = len(dirty)
         return dirty
 
-    def _write(self, rows: list[tuple[str, str, str]], keys: list[tuple[str, str]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO dedup_records(id, source, data) VALUES (?,?,?)", rows)
-        self.db.executemany("INSERT INTO dedup_keys(key, id) VALUES (?,?)", keys)
-        rows.clear()
-        keys.clear()
-
     def _blocks(self, dirty: set[str], full: bool) -> Iterable[list[str]]:
         if full:
-            query = ("SELECT key, group_concat(id, char(31)) FROM dedup_keys GROUP BY key"
+            query = (f"SELECT key, group_concat(id, char(31)) FROM {self.t.keys} GROUP BY key"
                      " HAVING count(*) > 1")
-            yield from self._capped(self.db.execute(query))
+            yield from self._capped(self.db.execute(query).fetchall())
             return
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_keys (key TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM temp.dirty_keys")
-        self.db.executemany("INSERT OR IGNORE INTO temp.dirty_keys SELECT key FROM dedup_keys WHERE id=?",
+        self.db.executemany(f"INSERT OR IGNORE INTO temp.dirty_keys SELECT key FROM {self.t.keys} WHERE id=?",
                             ((rid,) for rid in dirty))
         yield from self._capped(self.db.execute(
-            "SELECT k.key, group_concat(k.id, char(31)) FROM dedup_keys k JOIN temp.dirty_keys d"
-            " ON d.key = k.key GROUP BY k.key HAVING count(*) > 1"))
+            f"SELECT k.key, group_concat(k.id, char(31)) FROM {self.t.keys} k JOIN temp.dirty_keys d"
+            " ON d.key = k.key GROUP BY k.key HAVING count(*) > 1").fetchall())
 
     def _capped(self, rows: Iterable[tuple[str, str]]) -> Iterable[list[str]]:
         for key, ids in rows:
@@ -271,13 +368,16 @@ class Deduplicator:
                 edges.append((a, b, decision.score))
             if n % 5000 == 0:
                 self.progress("compare", n, len(pairs))
-        self.db.executemany("INSERT OR REPLACE INTO dedup_edges(a, b, score) VALUES (?,?,?)", edges)
+        for i in range(0, len(edges), 20 * _CHUNK):
+            with self._tx():
+                self.db.executemany(f"INSERT OR REPLACE INTO {self.t.edges}(a, b, score) VALUES (?,?,?)",
+                                    edges[i:i + 20 * _CHUNK])
         self.stats.matches = len(edges)
 
     # clustering ------------------------------------------------------------------
     def _neighbours(self, rid: str) -> list[tuple[str, float]]:
-        rows = self.db.execute("SELECT b, score FROM dedup_edges WHERE a=? UNION ALL"
-                               " SELECT a, score FROM dedup_edges WHERE b=?", (rid, rid)).fetchall()
+        rows = self.db.execute(f"SELECT b, score FROM {self.t.edges} WHERE a=? UNION ALL"
+                               f" SELECT a, score FROM {self.t.edges} WHERE b=?", (rid, rid)).fetchall()
         forced = self.db.execute("SELECT b FROM dedup_overrides WHERE kind='merge' AND a=? UNION"
                                  " SELECT a FROM dedup_overrides WHERE kind='merge' AND b=?", (rid, rid))
         return [(r[0], r[1]) for r in rows] + [(r[0], 1000.0) for r in forced]
@@ -290,7 +390,8 @@ class Deduplicator:
             if row:
                 start |= {r[0] for r in self.db.execute(
                     "SELECT record_id FROM clusters WHERE master_id=?", (row[0],))}
-        live = {r[0] for r in self.db.execute("SELECT id FROM dedup_records")} if len(start) > 5000 else None
+        live = ({r[0] for r in self.db.execute(f"SELECT id FROM {self.t.records}")}
+                if len(start) > 5000 else None)
         seen: set[str] = set()
         components = []
         for seed in sorted(start):
@@ -318,8 +419,8 @@ class Deduplicator:
                 x = parent[x]
             return x
 
-        for a, b in self.db.execute("SELECT a, b FROM dedup_edges UNION ALL SELECT a, b FROM"
-                                    " dedup_overrides WHERE kind='merge'"):
+        for a, b in self.db.execute(f"SELECT a, b FROM {self.t.edges} UNION ALL SELECT a, b FROM"
+                                    " dedup_overrides WHERE kind='merge'").fetchall():
             if a in parent and b in parent:
                 ra, rb = find(a), find(b)
                 if ra != rb:
@@ -332,16 +433,19 @@ class Deduplicator:
     def _is_live(self, rid: str, live: set[str] | None) -> bool:
         if live is not None:
             return rid in live
-        return self.db.execute("SELECT 1 FROM dedup_records WHERE id=?", (rid,)).fetchone() is not None
+        return self.db.execute(f"SELECT 1 FROM {self.t.records} WHERE id=?", (rid,)).fetchone() is not None
 
-    def _cluster(self, components: list[list[str]]) -> None:
-        splits = {r[0] for r in self.db.execute("SELECT a FROM dedup_overrides WHERE kind='split'")}
+    def _groups(self, components: list[list[str]]) -> list[list[str]]:
+        splits = self._splits()
         groups: list[list[str]] = []
         for n, component in enumerate(components, 1):
             groups.extend(self.cluster_component(component, splits) if len(component) > 1 else [component])
             if n % 20000 == 0:
                 self.progress("cluster", n, len(components))
-        self._assign(groups)
+        return groups
+
+    def _splits(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT a FROM dedup_overrides WHERE kind='split'")}
 
     def cluster_component(self, component: list[str], splits: set[str]) -> list[list[str]]:
         """Greedily merge a component's records along its edges, best first, under the constraints."""
@@ -379,9 +483,15 @@ class Deduplicator:
         return all(not any(r.startswith("VETO") for r in self.decide(x, y).reasons)
                    for x in left for y in right)
 
-    def _assign(self, groups: list[list[str]]) -> None:
-        """Give each group a master id: the previous one most of its records had, if no
-        bigger group took it first; else one derived from its first record id."""
+    def _assign(self, groups: list[list[str]]) -> tuple[list[tuple[str, str]], set[str]]:
+        """Give each group a master id; return the cluster rows and every master id
+        these records had or get (all of them to be indexed again).
+
+        A group takes the previous master id most of its records had, the oldest one on
+        a tie, if no group took it first; bigger groups choose first, and a group
+        without a manually split-off record before one with.  So a master id survives
+        a split (the records left behind keep it) and a merge afterwards (the older id
+        wins).  Otherwise the id is derived from the group's first record id."""
         members = [rid for group in groups for rid in group]
         if len(members) > 20000:
             previous = dict(self.db.execute("SELECT record_id, master_id FROM clusters").fetchall())
@@ -392,24 +502,31 @@ class Deduplicator:
                 previous.update(self.db.execute(
                     f"SELECT record_id, master_id FROM clusters WHERE record_id IN ({','.join('?' * len(part))})",
                     part).fetchall())
+        age = self._ages(set(previous.values()))
+        splits = self._splits()
         used: set[str] = set()
         rows: list[tuple[str, str]] = []
-        # Every master these records had or get must be indexed again.
-        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
-                            ((m,) for m in set(previous.values())))
-        for group in sorted(groups, key=lambda g: (-len(g), g[0])):
+        for group in sorted(groups, key=lambda g: (-len(g), any(r in splits for r in g), g[0])):
             counts = Counter(previous[r] for r in group if r in previous)
-            choice = next((m for m, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                           if m not in used), None)
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], age.get(kv[0], 1 << 62), kv[0]))
+            choice = next((m for m, _ in ranked if m not in used), None)
             if choice is None:
                 choice = master_id_for(group[0])
                 while choice in used:
                     choice = master_id_for(choice)
             used.add(choice)
             rows.extend((rid, choice) for rid in group)
-        self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)", rows)
-        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
-                            ((m,) for m in used))
+        return rows, used | set(previous.values())
+
+    def _ages(self, masters: set[str]) -> dict[str, int]:
+        """Return the sequence number (lower = older) of known master ids."""
+        out: dict[str, int] = {}
+        ordered = sorted(masters)
+        for i in range(0, len(ordered), 500):
+            part = ordered[i:i + 500]
+            out.update(self.db.execute(f"SELECT master_id, seq FROM master_ids WHERE master_id IN"
+                                       f" ({','.join('?' * len(part))})", part).fetchall())
+        return out
 
     def _count(self) -> None:
         row = self.db.execute("SELECT count(*), count(DISTINCT master_id) FROM clusters").fetchone()
@@ -479,8 +596,7 @@ def override(store: Store, cfg: Config, kind: str, a: str, b: str = "") -> Dedup
         if store.db.execute("SELECT 1 FROM dedup_records WHERE id=?", (rid,)).fetchone() is None:
             raise DedupError(f"{rid!r} is not a deduplicated record (run `unioncat dedup` first)")
     dedup = Deduplicator(store, cfg)
-    with store.db:
-        store.db.execute("BEGIN IMMEDIATE")
+    with dedup._tx():
         if kind == "split":
             store.db.execute("DELETE FROM dedup_overrides WHERE kind='merge' AND (a=? OR b=?)", (a, a))
         else:
@@ -489,6 +605,7 @@ def override(store: Store, cfg: Config, kind: str, a: str, b: str = "") -> Dedup
             a, b = x, y
         store.db.execute("INSERT OR REPLACE INTO dedup_overrides(kind, a, b, created) VALUES (?,?,?,?)",
                          (kind, a, b, now()))
-        dedup._cluster(dedup._components({a, b} - {""}))
+        rows, masters = dedup._assign(dedup._groups(dedup._components({a, b} - {""})))
+        dedup._apply(rows, masters, set())
     dedup._count()
     return dedup.stats

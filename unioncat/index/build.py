@@ -8,6 +8,7 @@ a complete index in a new directory beside the old one and swaps it in.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -80,7 +81,9 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
     engine = open_engine(cfg.index.engine, cfg.index.path)
     _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty), replace=True)
     engine.commit()
-    store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
+    with store.db:
+        store.db.execute("BEGIN IMMEDIATE")
+        store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
     stats.total = engine.count()
     stats.elapsed = time.monotonic() - start
     return stats
@@ -91,7 +94,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     start = time.monotonic()
     stats = IndexStats(rebuilt=True)
     target = cfg.index.path.rstrip("/")
-    fresh, old = f"{target}.new", f"{target}.old"
+    fresh = f"{target}.new"
     shutil.rmtree(fresh, ignore_errors=True)
     masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, fresh)
@@ -99,14 +102,36 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     engine.commit()
     stats.total = engine.count()
     del engine
+    swap_in(fresh, target)
+    shutil.rmtree(fresh, ignore_errors=True)  # the old index, after the exchange
+    store.db.execute("DELETE FROM index_dirty")
+    stats.elapsed = time.monotonic() - start
+    return stats
+
+
+def swap_in(fresh: str, target: str) -> None:
+    """Put directory ``fresh`` at ``target`` so that a server never finds ``target``
+    missing: one atomic exchange of the two (Linux renameat2 RENAME_EXCHANGE), the old
+    index left at ``fresh``; two renames where the kernel cannot exchange."""
+    if os.path.isdir(target) and _exchange(fresh, target):
+        return
+    old = f"{target}.old"
     shutil.rmtree(old, ignore_errors=True)
     if os.path.isdir(target):
         os.rename(target, old)
     os.rename(fresh, target)
-    shutil.rmtree(old, ignore_errors=True)
-    store.db.execute("DELETE FROM index_dirty")
-    stats.elapsed = time.monotonic() - start
-    return stats
+    if os.path.isdir(old):
+        os.rename(old, fresh)
+
+
+def _exchange(a: str, b: str) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return int(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)) == 0
 
 
 def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: IndexStats,

@@ -19,11 +19,12 @@ Every guess that overrides what the record declares leaves a note on the record.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import io
 import re
+import sys
 from functools import lru_cache
 
+import pymarc.marc8
 from pymarc.marc8 import MARC8ToUnicode
 
 MARC8 = "marc-8"
@@ -137,28 +138,46 @@ def _detect_unimarc(raw: bytes, fmt: str, field100: bytes | None) -> tuple[str, 
                        "set the source's encoding",)
 
 
+class _Sink(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class _QuietSys:
+    """What ``pymarc.marc8`` sees as ``sys``: the real one, with a stderr that drops
+    pymarc's complaints about cut multibyte sequences (it writes them even when quiet,
+    and they would garble a progress bar).  Set once at import, never swapped per call,
+    so it is safe under threads (``contextlib.redirect_stderr`` swapped ``sys.stderr``
+    for the whole process, under every other thread)."""
+
+    stderr = _Sink()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(sys, name)
+
+
+setattr(pymarc.marc8, "sys", _QuietSys())
+
+
 class Decoder:
-    """Decode field bytes in one character set; MARC-8 state resets at every call."""
+    """Decode field bytes in one character set; MARC-8 state starts afresh at every call.
+
+    Shared between threads (the servers decode stored records in many): a decoder
+    keeps no state between calls; each MARC-8 call has a converter of its own."""
 
     def __init__(self, charset: str) -> None:
         self.charset = charset
-        self._marc8 = MARC8ToUnicode(quiet=True) if charset == MARC8 else None
 
     def __call__(self, data: bytes) -> str:
         """Decode one subfield or control field."""
         if self.charset == UTF8_DOUBLE:
             return _DAMAGED_RUN.sub(_repair_run, data.decode(UTF8, "replace"))
-        if self._marc8 is None:
+        if self.charset != MARC8:
             return data.decode(self.charset, "replace")
         if not _HIGH.search(data) and b"\x1b" not in data:
             return data.decode("ascii")
-        conv = self._marc8
-        conv.g0, conv.g1 = MARC8ToUnicode.basic_latin, MARC8ToUnicode.ansel
         try:
-            # pymarc writes complaints about cut multibyte sequences to stderr even
-            # when quiet; they would garble a progress bar, so they are swallowed.
-            with contextlib.redirect_stderr(io.StringIO()):
-                return str(conv.translate(data))
+            return str(MARC8ToUnicode(quiet=True).translate(data))
         except (IndexError, TypeError, KeyError, ValueError):
             # A broken escape or a cut multibyte sequence: keep what ASCII we can.
             return data.decode("ascii", "replace")

@@ -9,6 +9,7 @@ need no server memory and work across worker processes and restarts.
 from __future__ import annotations
 
 import base64
+import logging
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from lxml import etree
 
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, parse
-from unioncat.dedup.clusters import best_member, master_fields
+from unioncat.dedup.clusters import best_member, master_fields, members
 from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
@@ -32,6 +33,8 @@ from unioncat.sru_server import records
 from unioncat.sru_server.explain import NOT_SCANNABLE
 from unioncat.text import fold
 from unioncat.store import Store
+
+log = logging.getLogger("unioncat.serving")
 
 
 class LRU:
@@ -79,25 +82,35 @@ class Resources:
         self.names = {s.id: s.name for s in cfg.sources}
 
     def store(self) -> Store:
-        """Return this thread's store connection (SQLite connections are per thread)."""
+        """Return this thread's read-only store connection (SQLite connections are per
+        thread; a server never writes, so it never waits on the nightly run)."""
         store = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self.cfg.store.path)
+            store = Store(self.cfg.store.path, readonly=True)
             self._local.store = store
         return store
 
     def engine(self) -> TantivyEngine:
-        """Return the open index, reopened if it changed on disk since the last look."""
+        """Return the open index, reopened if it changed on disk since the last look.
+
+        If the index cannot be opened again (a rebuild swapping directories, a writer
+        mid-commit), the one already open goes on answering and the next look retries."""
         now = time.monotonic()
         with self._lock:
             if self._engine is None or now - self._checked > 1.0:
                 self._checked = now
-                signature = self._stat()
-                if self._engine is None or signature != self._signature:
-                    self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
-                    self._signature = signature
-                    self.records.clear()
-                    self._whole.clear()
+                try:
+                    signature = self._stat()
+                    if self._engine is None or signature != self._signature:
+                        self._engine = open_engine(self.cfg.index.engine, self.cfg.index.path, create=False)
+                        self._signature = signature
+                        self.records.clear()
+                        self._whole.clear()
+                except SearchIndexError:
+                    if self._engine is None:
+                        raise
+                    log.warning("index at %s cannot be reopened now; still serving the one open",
+                                self.cfg.index.path)
             return self._engine
 
     def _stat(self) -> tuple[int, int]:
@@ -133,19 +146,21 @@ class Resources:
     def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
         """Return one master record in an XML schema (marcxml, dc, mods, opacxml, isohold),
         with holdings and availability joined now; the record itself comes from the cache."""
+        ids = list(display.get("members", []))
         if schema in ("dc", "mods"):
-            parts = self.records.get((master, "parts"), lambda: self._parts(master))
+            parts = self.records.get((master, "parts"), lambda: self._parts(master, ids))
             return records.dc(master, parts) if schema == "dc" else records.mods(master, parts)
         holdings = self.holdings(display)
         if schema == "isohold":
             return records.isohold(holdings)
         mode = "none" if schema == "opacxml" else self.cfg.server.holdings
         head = self.records.get((master, mode),
-                                lambda: records.marcxml_head(*master_fields(self.store(), master), mode))
+                                lambda: records.marcxml_head(*master_fields(self.store(), master, ids=ids), mode))
         return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
 
-    def _parts(self, master: str) -> DocParts:
-        best = best_member(self.store(), master)
+    def _parts(self, master: str, ids: list[str]) -> DocParts:
+        store = self.store()
+        best = best_member(store, master, members(store, master, ids))
         return record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21"))
 
     def scan(self, index: str, term: str, position: int, count: int) -> list[tuple[str, int]]:

@@ -29,7 +29,7 @@ from lxml import etree
 from unioncat import __version__
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, Modifier, Node, SortKey, walk
-from unioncat.dedup.clusters import best_member, family, master_fields
+from unioncat.dedup.clusters import best_member, family, master_fields, members
 from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
 from unioncat.marc.iso2709 import encode_record, subfields
 from unioncat.sru_server.records import holding_groups, holdings_852, status_note
@@ -200,7 +200,8 @@ class Session:
                 return "retrievalRecord", {"direct-reference": syntax, "encoding": ("octet-aligned", data)}
             if element_set.upper() not in ("F", "B", ""):
                 raise Bib1Diagnostic(25, element_set)
-            leader, fields, unimarc = self._marc(master, {"usmarc": "marc21", "unimarc": "unimarc"}.get(name))
+            leader, fields, unimarc = self._marc(master, {"usmarc": "marc21", "unimarc": "unimarc"}.get(name),
+                                                 list(display.get("members", [])))
             if element_set.upper() == "B":
                 fields = [f for f in fields if f[0] in BRIEF]
             holdings = self.res.holdings(display)
@@ -217,16 +218,18 @@ class Session:
             return "surrogateDiagnostic", ("defaultFormat", _diag(exc if isinstance(exc, Bib1Diagnostic)
                                                                   else Bib1Diagnostic(14, master)))
 
-    def _marc(self, master: str, of_family: str | None) -> tuple[str, list[Any], bool]:
+    def _marc(self, master: str, of_family: str | None, ids: list[str]) -> tuple[str, list[Any], bool]:
         """Return a master's leader, fields and whether it is UNIMARC: built from its best
-        member of the family the syntax needs (238 naming the other when it has none)."""
+        member (of those the index holds) of the family the syntax needs (238 naming the
+        other when it has none)."""
         def build() -> tuple[str, list[Any], bool]:
             store = self.res.store()
+            found = members(store, master, ids)
             try:
-                best = best_member(store, master, of_family=of_family)
+                best = best_member(store, master, found, of_family=of_family)
             except DedupError:
                 raise Bib1Diagnostic(238, "usmarc" if of_family == "unimarc" else "unimarc") from None
-            leader, fields = master_fields(store, master, family(best.format))
+            leader, fields = master_fields(store, master, family(best.format), ids)
             return leader, fields, family(best.format) == "unimarc"
         found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc", of_family), build)
         return found
