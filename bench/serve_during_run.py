@@ -19,6 +19,7 @@ Prints requests, errors, median and p99 ms per phase and mix, and the run's leng
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -86,10 +87,11 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0)
     args = parser.parse_args()
     work, data, cfg = loc_union(args.records, "serve-during-run-")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     port, z_port = free_port(), free_port()
     log = (work / "serve.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "unioncat", "--config", str(cfg), "serve",
-                               "--port", str(port), "--z3950-port", str(z_port)], stdout=log, stderr=log)
+                               "--port", str(port), "--z3950-port", str(z_port)], stdout=log, stderr=log, env=env)
     try:
         cold = cold_mix(data, 100000)
         print(f"{args.records:,} LoC records; cold mix: {len(cold):,} distinct title words", flush=True)
@@ -109,7 +111,7 @@ def main() -> None:
             probe.expected = expected_counts(cfg, probe.queries)
             run_start = time.monotonic()
             run = subprocess.Popen([sys.executable, "-m", "unioncat", "--config", str(cfg), "run", "--full"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
             during = phase(probe, lambda: run.poll() is not None, repeat)
             _, err = run.communicate()
             if run.returncode:
