@@ -66,6 +66,8 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         for src in sources:
             lines.append("[[source]]")
             full = {"name": f"Library {src['id']}", "type": "file", **src}
+            if full["type"] == "file" and "path" not in full:  # a file source names its drop
+                full["path"] = str(tmp_path / f"{src['id']}-drop")
             lines.extend(f"{k} = {toml_value(v)}" for k, v in full.items())
         path = tmp_path / "unioncat.toml"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

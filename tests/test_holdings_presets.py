@@ -168,7 +168,7 @@ def test_same_barcode_at_two_members_stays_two_items(tmp_path: Path) -> None:
 def test_every_preset_is_accepted_by_the_config(preset: str, tmp_path: Path) -> None:
     from unioncat.config import load_config
     cfg = tmp_path / "u.toml"
-    cfg.write_text(f'[[source]]\nid = "A"\nname = "a"\ntype = "file"\nholdings = "{preset}"\n')
+    cfg.write_text(f'[[source]]\nid = "A"\nname = "a"\ntype = "file"\npath = "drop"\nholdings = "{preset}"\n')
     assert load_config(str(cfg)).sources[0].holdings == preset
 
 

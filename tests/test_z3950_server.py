@@ -342,3 +342,52 @@ def test_cjk_strings_travel_as_utf8(target: tuple[str, int]) -> None:
         hits(target, "@attr 1=4 lian", database="圖書館")
     out = yaz(target, "scan @attr 1=4 連城", "find @attr 1=4 連城訣", "format opac", "show 1")
     assert "* 连城 (1)" in out and "Number of hits: 1" in out and "nucCode: UNIV" in out
+
+
+# limits ---------------------------------------------------------------------------------------
+def test_associations_past_the_cap_are_refused(site: Path) -> None:
+    """500 idle sockets held 502 threads: now the cap's worth, and the rest get Close (resources)."""
+    server = _server(site, z3950_max_connections=3)
+    target = server.server_address[:2]
+    idle = [socket.create_connection(target, timeout=5) for _ in range(3)]
+    try:
+        for _ in range(50):  # the target has taken all three
+            if server.open == 3:
+                break
+            time.sleep(0.05)
+        threads = threading.active_count()
+        refused = [socket.create_connection(target, timeout=5) for _ in range(20)]
+        for sock in refused:
+            kind, value = decode(read_pdu(sock, bytearray(), limit=1 << 16))
+            assert kind == "close" and value["closeReason"] == 4 and "too many" in value["diagnosticInformation"]
+            sock.close()
+        assert threading.active_count() == threads and server.open == 3
+        idle.pop().close()
+        for _ in range(50):
+            if server.open < 3:
+                break
+            time.sleep(0.05)
+        assert hits(target, "@attr 1=4 lian") == 4  # a slot is free again
+    finally:
+        for sock in idle:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_sort_cannot_create_result_sets_past_the_cap(site: Path) -> None:
+    from unioncat.sru_server.resources import Resources
+    from unioncat.z3950_server.session import MAX_SETS, Session
+
+    cfg = load_config(str(site))
+    session = Session(Resources(cfg), cfg, "test")
+    session.handle("initRequest", {"protocolVersion": bits([0, 1, 2], 3), "options": bits([0, 1, 7, 8], 16)})
+    session.handle("searchRequest", {"replaceIndicator": True, "resultSetName": "default", "databaseNames": ["Default"],
+                                     "query": ("type-1", parse_pqf("@attr 1=4 lian"))})
+    sort = {"inputResultSetNames": ["default"], "sortSequence": [
+        {"sortElement": ("generic", ("sortfield", "title")), "sortRelation": 0, "caseSensitivity": 0}]}
+    statuses = [session.handle("sortRequest", {**sort, "sortedResultSetName": f"s{n}"})[1]["sortStatus"]
+                for n in range(MAX_SETS + 5)]
+    assert statuses == [0] * (MAX_SETS - 1) + [2] * 6 and len(session.sets) == MAX_SETS
+    again = session.handle("sortRequest", {**sort, "sortedResultSetName": "s0"})[1]  # replacing is fine
+    assert again["sortStatus"] == 0

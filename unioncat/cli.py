@@ -6,6 +6,7 @@ non-zero exit (2 for configuration errors), never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -20,15 +21,15 @@ from unioncat.dedup.clusters import export as export_clusters
 from unioncat.dedup.clusters import master_record
 from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator, explain, override
-from unioncat.harvesting import harvest_source, run_lock
+from unioncat.harvesting import harvest_source, import_source, run_lock
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
 from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
-from unioncat.holdings.itemstore import ItemExtractor, item_counts, reextract
+from unioncat.holdings.itemstore import item_counts, reextract
 from unioncat.holdings.live import refresh as live_refresh
 from unioncat.holdings.view import holdings_for
-from unioncat.loading import load
+from unioncat.loading import failed_load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_search,
@@ -47,6 +48,9 @@ class _Group(click.Group):
         except UnioncatError as exc:
             click.echo(f"unioncat: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\nunioncat: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,59 +81,56 @@ def _store(ctx: click.Context) -> Store:
 @click.argument("source", required=False)
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=True))
 @click.option("--all", "all_sources", is_flag=True, help="Import every file source from its configured path.")
+@click.option("--full", is_flag=True,
+              help="This drop is the member's complete catalogue: mark its records missing from it deleted.")
+@click.option("--force", is_flag=True, help="With --full: delete past the source's max_delete_fraction.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def import_cmd(ctx: click.Context, source: str | None, paths: tuple[str, ...],
-               all_sources: bool, as_json: bool) -> None:
+               all_sources: bool, full: bool, force: bool, as_json: bool) -> None:
     """Import MARC files (ISO 2709 or MARCXML, plain or .gz) for SOURCE.
 
     Without PATHs the source's configured path is read.  Re-importing an unchanged
-    record changes nothing; records that cannot be read go to `unioncat rejects`.
+    record changes nothing; records that cannot be read go to `unioncat rejects`.  A
+    drop that cannot be read whole (missing, empty, cut short, broken XML) fails that
+    source, keeping what was read; the exit status is then 1.
     """
     cfg = _config(ctx)
     if all_sources == bool(source):
         raise click.UsageError("give a SOURCE (and optional PATHs), or --all")
+    if force and not full:
+        raise click.UsageError("--force goes with --full")
     sources = [s for s in cfg.sources if s.type == "file"] if all_sources else [cfg.source(source or "")]
     if all_sources and paths:
         raise click.UsageError("--all reads each source's configured path; give no PATHs")
     store = _store(ctx)
     results: list[LoadStats] = []
-    failed: list[str] = []
     for src in sources:
         if src.type != "file" and not paths:
             raise ConfigError(cfg.file, f"source {src.id}",
                               f"type {src.type} is harvested, not imported; give file PATHs")
-        harvester = FileHarvester(src, list(paths) or None)
-        stats = _run_load(store, src.id, harvester, cfg.store.batch_size, quiet=as_json)
-        stats.warnings.extend(harvester.warnings)
+        stats = _import_one(store, src, list(paths) or None, cfg, as_json, full=full, force=force)
         results.append(stats)
-        failed.extend(str(f) for f in harvester.failures)
-        if stats.error:
-            failed.append(stats.error)
-        if not as_json:
-            click.echo(format_import_summary(stats))
-    if as_json:
-        click.echo(json.dumps({"imports": [s.as_dict() for s in results]}, indent=2))
-    if failed:
-        for line in dict.fromkeys(failed):
-            click.echo(f"unioncat: error: {line}", err=True)
-        ctx.exit(1)
+    _finish_report(ctx, results, as_json, harvest=False)
 
 
-def _run_load(store: Store, source_id: str, harvester: FileHarvester, batch_size: int,
-              quiet: bool) -> LoadStats:
+def _import_one(store: Store, src: SourceConfig, paths: list[str] | None, cfg: Config, quiet: bool,
+                full: bool = False, force: bool = False) -> LoadStats:
     show = not quiet and sys.stderr.isatty()
-    hook = ItemExtractor(harvester.source)
     if not show:
-        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_change=hook)
-    with click.progressbar(length=1, label=f"{source_id}: importing", file=sys.stderr,
-                           show_pos=False, item_show_func=lambda s: s) as bar:
-        def tick(stats: LoadStats) -> None:
-            done, total = harvester.progress()
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos, f"{stats.read:,} records, {stats.rejected:,} rejected")
-        return load(store, source_id, harvester.harvest(), batch_size=batch_size, on_batch=tick,
-                    on_change=hook)
+        stats = import_source(store, src, paths, full=full, force=force, batch_size=cfg.store.batch_size)
+    else:
+        with click.progressbar(length=1, label=f"{src.id}: importing", file=sys.stderr,
+                               show_pos=False, item_show_func=lambda s: s) as bar:
+            def tick(harvester: FileHarvester, stats: LoadStats) -> None:
+                done, total = harvester.progress()
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos, f"{stats.read:,} records, {stats.rejected:,} rejected")
+            stats = import_source(store, src, paths, full=full, force=force, batch_size=cfg.store.batch_size,
+                                  on_batch=tick)
+    if not quiet:
+        click.echo(format_import_summary(stats))
+    return stats
 
 
 @cli.command()
@@ -165,8 +166,11 @@ def harvest(ctx: click.Context, sources: tuple[str, ...], all_sources: bool, ful
 def _harvest_one(store: Store, src: SourceConfig, cfg: Config, full: bool, from_: str | None,
                  until: str | None, quiet: bool) -> LoadStats:
     line = _ProgressLine(src.id, enabled=not quiet and sys.stderr.isatty())
-    stats = harvest_source(store, src, full=full, from_=from_, until=until,
-                           batch_size=cfg.store.batch_size, on_batch=line.update)
+    try:
+        stats = harvest_source(store, src, full=full, from_=from_, until=until,
+                               batch_size=cfg.store.batch_size, on_batch=line.update)
+    except UnioncatError as exc:  # before any record: the harvester could not even start
+        stats = failed_load(store, src.id, "harvest", str(exc))
     line.done()
     if not quiet:
         click.echo(format_import_summary(stats, harvest=True))
@@ -223,14 +227,9 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
     with run_lock(cfg.store.path):
         results = []
         for src in cfg.sources:
+            # One member's failure is that member's: it is recorded, and the run goes on.
             if src.type == "file":
-                if not src.path:
-                    continue
-                harvester = FileHarvester(src)
-                stats = _run_load(store, src.id, harvester, cfg.store.batch_size, quiet=as_json)
-                stats.warnings.extend(harvester.warnings)
-                if not as_json:
-                    click.echo(format_import_summary(stats))
+                stats = _import_one(store, src, None, cfg, as_json)
             else:
                 stats = _harvest_one(store, src, cfg, full, None, None, as_json)
             results.append(stats)
@@ -296,6 +295,7 @@ def dedup_split(ctx: click.Context, record_id: str) -> None:
     """Take a record out of its cluster for good (later runs keep it apart)."""
     stats = override(_store(ctx), _config(ctx), "split", record_id)
     click.echo(f"{record_id} kept apart; {stats.clusters:,} clusters")
+    _reindex_after_override(ctx)
 
 
 @dedup.command("merge")
@@ -306,6 +306,17 @@ def dedup_merge(ctx: click.Context, first: str, second: str) -> None:
     """Put two records in one cluster for good (later runs keep them together)."""
     stats = override(_store(ctx), _config(ctx), "merge", first, second)
     click.echo(f"{first} and {second} kept together; {stats.clusters:,} clusters")
+    _reindex_after_override(ctx)
+
+
+def _reindex_after_override(ctx: click.Context) -> None:
+    """Bring the search index in step with a manual split or merge (or say how)."""
+    cfg = _config(ctx)
+    if not os.path.isdir(cfg.index.path):
+        click.echo("no search index yet: run `unioncat index` to make the change searchable")
+        return
+    stats = index_update(_store(ctx), cfg, None)
+    click.echo(f"index updated: {stats.documents:,} master records rewritten, {stats.deleted:,} removed")
 
 
 @cli.command("index")
@@ -553,9 +564,10 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
 
 @cli.command()
 @click.option("--host", help="Address to bind (default [server] host, 127.0.0.1).")
-@click.option("--port", type=int, help="TCP port (default [server] port, 8765).")
-@click.option("--threads", type=int, help="Worker threads (default [server] threads).")
-@click.option("--z3950-port", type=int, help="Also run the Z39.50 target on this port ([server] z3950_port).")
+@click.option("--port", type=click.IntRange(1, 65535), help="TCP port (default [server] port, 8765).")
+@click.option("--threads", type=click.IntRange(1, 1024), help="Worker threads (default [server] threads).")
+@click.option("--z3950-port", type=click.IntRange(1, 65535),
+              help="Also run the Z39.50 target on this port ([server] z3950_port).")
 @click.option("--sru/--no-sru", default=True, show_default=True, help="Serve SRU (--no-sru: Z39.50 only).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None,

@@ -1,4 +1,5 @@
-"""Harvest network sources into the store: resume, incremental windows, sweeps.
+"""Import file drops and harvest network sources into the store: resume, incremental
+windows, deletion sweeps.
 
 ``harvest_source`` builds the source's harvester from the registry, resumes an
 interrupted run from the checkpoint the store keeps, writes through the same path
@@ -22,9 +23,9 @@ from typing import Any, Callable, Iterator
 
 from unioncat.config.model import SourceConfig
 from unioncat.errors import UnioncatError
-from unioncat.harvester import HARVESTERS
+from unioncat.harvester import HARVESTERS, FileHarvester
 from unioncat.holdings.itemstore import ItemExtractor
-from unioncat.loading import ProgressFn, load
+from unioncat.loading import ProgressFn, failed_load, load
 from unioncat.models import LoadStats, now
 from unioncat.store import Store
 
@@ -76,6 +77,45 @@ def harvest_source(store: Store, source: SourceConfig, *, full: bool = False,
         harvester.close()
     stats.pages, stats.retries, stats.stripped = harvester.pages, harvester.retries, harvester.stripped
     stats.warnings.extend(getattr(harvester, "warnings", []))
+    return stats
+
+
+def import_source(store: Store, source: SourceConfig, paths: list[str] | None = None, *,
+                  full: bool = False, force: bool = False, batch_size: int = 2000,
+                  on_batch: Callable[[FileHarvester, LoadStats], None] | None = None) -> LoadStats:
+    """Import a file source's drop (or ``paths``); return its stats (``error`` when it failed).
+
+    A member that sends complete dumps (``full_dump = true``, or ``full``) has every
+    record missing from tonight's dump marked deleted, unless that would delete more
+    than ``max_delete_fraction`` of its live records: then nothing is deleted and the
+    load fails saying so, unless ``force``.  A drop that could not be read whole
+    never deletes anything (the load has failed before the sweep)."""
+    try:
+        harvester = FileHarvester(source, paths)
+    except UnioncatError as exc:
+        return failed_load(store, source.id, "import", str(exc))
+    sweep = full or source.full_dump
+
+    def finish(stats: LoadStats) -> None:
+        if not sweep:
+            return
+        if harvester.cut_short:
+            raise UnioncatError(f"{harvester.cut_short[0]} ends inside a record (copied only in part?): "
+                                "as a full dump it cannot be trusted; no records were marked deleted")
+        this_load = store.last_load_id(source.id)
+        unseen = store.count_unseen(source.id, this_load)
+        live = store.count(source.id, deleted=False)
+        if unseen and not force and unseen > source.max_delete_fraction * live:
+            raise UnioncatError(
+                f"{unseen:,} of {live:,} live records ({unseen / live:.0%}) are missing from this full "
+                f"dump, more than max_delete_fraction = {source.max_delete_fraction:g}: none were "
+                f"marked deleted; if the dump is right, run `unioncat import {source.id} --full --force`")
+        stats.deleted += store.mark_unseen_deleted(source.id, this_load)
+
+    tick = None if on_batch is None else (lambda stats: on_batch(harvester, stats))
+    stats = load(store, source.id, harvester.harvest(), batch_size=batch_size, on_batch=tick,
+                 on_change=ItemExtractor(source), finalize=finish)
+    stats.warnings.extend(harvester.warnings)
     return stats
 
 

@@ -22,9 +22,10 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected |
          on_change: ChangeHook | None = None) -> LoadStats:
     """Write every item into the store; return what happened.
 
-    A :class:`~unioncat.errors.UnioncatError` from the items (a server that gave up,
-    a file that broke) ends the load: what came before is kept, the error is in
-    ``stats.error`` and in the ``loads`` table, and the stats are returned.
+    Any exception from the items (a server that gave up, a file that broke, a network
+    library's error, a bug) ends the load: what came before is kept, the reason is in
+    ``stats.error`` and the ``loads`` table says ``failed``, and the stats are returned.
+    Ctrl-C records the load as ``interrupted`` and goes on up.
     ``finalize`` runs after the last item, before the load is recorded as done,
     for work that belongs to a successful run (deletion sweeps).
     """
@@ -73,12 +74,14 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected |
         flush()
         if finalize:
             finalize(stats)
-    except (UnioncatError, KeyboardInterrupt) as exc:
-        flush()
-        stats.error = str(exc) or type(exc).__name__
-        store.finish_load(load_id, stats.as_dict(), stats.error)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except KeyboardInterrupt:
+        _close(store, load_id, stats, flush, "interrupted", "interrupted")
+        raise
+    except Exception as exc:  # noqa: BLE001 - one failing source must not stop the run
+        # UnioncatError says what went wrong in its words; anything else (a network
+        # library's exception, a bug) is named by its type, and the source alone fails.
+        reason = str(exc) if isinstance(exc, UnioncatError) else f"{type(exc).__name__}: {exc}"
+        _close(store, load_id, stats, flush, reason or type(exc).__name__, "failed")
         return stats
     stats.elapsed = time.monotonic() - started
     extracted = getattr(on_change, "items", None)
@@ -86,4 +89,23 @@ def load(store: Store, source_id: str, items: Iterable[SourceRecord | Rejected |
         stats.items = extracted
         stats.warnings.extend(on_change.warnings())  # type: ignore[union-attr]
     store.finish_load(load_id, stats.as_dict())
+    return stats
+
+
+def _close(store: Store, load_id: int, stats: LoadStats, flush: Callable[[], None], reason: str,
+           status: str) -> None:
+    """Keep what was read before the failure and record how the load ended."""
+    try:
+        flush()
+    except Exception as exc:  # noqa: BLE001 - the batch is rolled back; say so
+        reason += "; the last batch was not written" + ("" if str(exc) in reason else f" ({exc})")
+    stats.error = reason
+    store.finish_load(load_id, stats.as_dict(), reason, status)
+
+
+def failed_load(store: Store, source_id: str, kind: str, reason: str) -> LoadStats:
+    """Record a load that failed before it could read anything (its harvester could not
+    even be built); return its stats."""
+    stats = LoadStats(source_id, error=reason)
+    store.finish_load(store.start_load(source_id, kind), stats.as_dict(), reason)
     return stats

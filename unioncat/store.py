@@ -228,11 +228,12 @@ class Store:
                               (source, kind, now(), "running"))
         return int(cur.lastrowid or 0)
 
-    def finish_load(self, load_id: int, stats: dict[str, Any], error: str = "") -> None:
-        """Record how a load ended."""
+    def finish_load(self, load_id: int, stats: dict[str, Any], error: str = "",
+                    status: str = "") -> None:
+        """Record how a load ended: ``ok``, ``failed`` (with the reason) or ``interrupted``."""
         self.db.execute("UPDATE loads SET finished=?, status=?, stats=?, error=? WHERE id=?",
-                        (now(), "failed" if error else "ok", json.dumps(stats), error or None,
-                         load_id))
+                        (now(), status or ("failed" if error else "ok"), json.dumps(stats),
+                         error or None, load_id))
 
     # records -------------------------------------------------------------------
     def upsert(self, records: Sequence[SourceRecord], load_id: int,
@@ -302,6 +303,10 @@ class Store:
         except sqlite3.Error as exc:
             self._rollback()
             raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
+        except BaseException:
+            # Anything else (a holdings hook's bug, Ctrl-C): nothing of the batch stays.
+            self._rollback()
+            raise
         return counts
 
     def _tombstone(self, rec: SourceRecord, stamp: str, load_id: int) -> tuple[str, str]:
@@ -319,6 +324,17 @@ class Store:
                         " last_seen=?, updated=?, last_load=? WHERE id=?",
                         (rec.datestamp, stamp, stamp, load_id, row[0]))
         return "deleted", row[0]
+
+    def last_load_id(self, source: str) -> int:
+        """Return the id of a source's newest load (the running one, inside a load)."""
+        row = self.db.execute("SELECT max(id) FROM loads WHERE source=?", (source,)).fetchone()
+        return int(row[0] or 0)
+
+    def count_unseen(self, source: str, since_load: int) -> int:
+        """Count a source's live records that no load since ``since_load`` has seen."""
+        return int(self.db.execute(
+            "SELECT count(*) FROM records WHERE source=? AND deleted=0 AND (last_load IS NULL OR"
+            " last_load < ?)", (source, since_load)).fetchone()[0])
 
     def next_load_id(self) -> int:
         """Return the id the next load will get (runs are serialised by the run lock)."""
@@ -458,7 +474,8 @@ class Store:
         if ok:
             last_success = {"kind": ok[0], "finished": ok[1]}
         bad = self.db.execute("SELECT kind, finished, error FROM loads WHERE source=? AND"
-                              " status='failed' ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+                              " status IN ('failed', 'interrupted') ORDER BY id DESC LIMIT 1",
+                              (source,)).fetchone()
         if bad:
             last_failure = {"kind": bad[0], "finished": bad[1], "error": bad[2]}
         if last:

@@ -15,6 +15,7 @@ so earlier tokens become bad.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,8 @@ class FaultyOAI:
             return 200, {}, self._error(params, "badVerb", "no such verb")
         self.list_requests += 1
         fault = self.faults.get(self.list_requests, "")
+        if self.faults.get("always") == "slow":
+            time.sleep(20)  # a member's server that hangs (the client is interrupted meanwhile)
         if fault == "503-seconds":
             return 503, {"Retry-After": "1"}, b"busy"
         if fault == "503-date":
@@ -89,6 +92,8 @@ class FaultyOAI:
             return -1, {}, b""
         token = params.get("resumptionToken")
         cursor = 0
+        if token and self.faults.get("always") == "bad-token":
+            return 200, {}, self._error(params, "badResumptionToken", "every token is refused")
         if token:
             epoch, _, pos = token.partition(":")
             if epoch != str(self.epoch) or not pos.isdigit():
@@ -107,6 +112,8 @@ class FaultyOAI:
         data = self._envelope(params, f"<{verb}>{body}{more}</{verb}>")
         if fault == "truncate":
             return 200, {}, data[: len(data) // 2]
+        if fault == "chunked-cut" or self.faults.get("always") == "chunked-cut":
+            return -2, {}, data
         return 200, {}, data
 
     def _record(self, rec: pymarc.Record, verb: str) -> str:

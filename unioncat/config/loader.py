@@ -67,10 +67,13 @@ def _build(file: str, data: dict[str, Any]) -> Config:
     server = ServerConfig(**{**tables["server"], "z3950_idle_timeout": float(tables["server"]["z3950_idle_timeout"])})
     if not 0 < server.port < 65536:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")
+    if not 0 <= server.z3950_port < 65536:
+        raise ConfigError(file, "server.z3950_port", f"expected a TCP port 1-65535 (0: none), got {server.z3950_port}")
     if not server.base_path.startswith("/"):
         raise ConfigError(file, "server.base_path", f"expected a path starting with /, got {server.base_path!r}")
     for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads",
-                "record_cache", "z3950_port", "z3950_idle_timeout", "z3950_message_size", "z3950_workers"):
+                "record_cache", "z3950_port", "z3950_idle_timeout", "z3950_message_size", "z3950_workers",
+                "z3950_max_connections"):
         if getattr(server, key) < (0 if key in ("default_records", "record_cache", "z3950_port") else 1):
             raise ConfigError(file, f"server.{key}", f"expected a positive number, got {getattr(server, key)}")
     raw_sources = data.get("source", [])
@@ -162,6 +165,10 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     for key in ("tries", "token_repeats", "page_size"):
         if values[key] < 1:
             raise ConfigError(file, f"{where}.{key}", f"expected a positive integer, got {values[key]}")
+    if not 0 <= values["max_delete_fraction"] <= 1:
+        raise ConfigError(file, f"{where}.max_delete_fraction",
+                          f"expected a fraction from 0 to 1, got {values['max_delete_fraction']}")
+    values["max_delete_fraction"] = float(values["max_delete_fraction"])
     for key in ("wait", "timeout"):
         if values[key] <= 0:
             raise ConfigError(file, f"{where}.{key}", f"expected a positive number, got {values[key]}")
@@ -176,6 +183,10 @@ def _check_location(file: str, where: str, values: dict[str, Any]) -> None:
             raise ConfigError(file, f"{where}.url", f"missing; type {kind} needs an http(s) base URL")
         if not re.match(r"^https?://\S+$", url):
             raise ConfigError(file, f"{where}.url", f"expected an http(s) URL, got {url!r}")
+    elif kind == "file":
+        if not values["path"]:
+            raise ConfigError(file, f"{where}.path",
+                              "missing; type file needs its drop: a file, a directory or a glob pattern")
     elif kind == "z3950":
         if not url:
             raise ConfigError(file, f"{where}.url", "missing; type z3950 needs host:port/database")

@@ -43,6 +43,7 @@ class ServerConfig:
     record_cache: int = 20000
     z3950_port: int = 0
     z3950_workers: int = 1
+    z3950_max_connections: int = 200
     z3950_database: str = "Default"
     z3950_idle_timeout: float = 300.0
     z3950_message_size: int = 8 << 20
@@ -90,6 +91,8 @@ class SourceConfig:
     sets: tuple[str, ...] = ()
     token_repeats: int = 3
     sweep: bool = False
+    full_dump: bool = False
+    max_delete_fraction: float = 0.1
     query: str | None = None
     incremental_query: str | None = None
     sru_version: str = "1.2"

@@ -74,6 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
             "TCP port of the Z39.50 target `unioncat serve` also runs (0: none unless --z3950-port)."),
     Setting("server.z3950_workers", int, 1,
             "Processes serving Z39.50 on one listening socket: one per core for throughput."),
+    Setting("server.z3950_max_connections", int, 200,
+            "Z39.50 associations open at once per process; more are refused (Close, resource shortage)."),
     Setting("server.z3950_database", str, "Default", "Database name of the Z39.50 target (others: BIB-1 109)."),
     Setting("server.z3950_idle_timeout", (int, float), 300,
             "Seconds a Z39.50 connection may stay silent before the target closes it."),
@@ -103,7 +105,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source.url", str, None,
             "Server address: http(s) base URL for oai and sru, host:port/database for z3950."),
     Setting("source.path", str, None,
-            "File drop for type file: a file, a directory or a glob pattern."),
+            "File drop for type file (required): a file, a directory or a glob pattern."),
+    Setting("source.full_dump", bool, False,
+            "File drops: each drop is the member's complete catalogue; records missing from it "
+            "are marked deleted."),
+    Setting("source.max_delete_fraction", (int, float), 0.1,
+            "File drops with full_dump: past this fraction of the member's live records missing "
+            "from a dump, nothing is deleted and the import fails (override: import --full --force)."),
     Setting("source.format", str, "marc21", "Record format the member sends.", FORMATS),
     Setting("source.encoding", str, "auto",
             "Character set: auto (leader/09 or 100$a, checked against the bytes), or an "

@@ -25,8 +25,10 @@ def expand_paths(paths: list[str]) -> list[str]:
         else:
             matches = sorted(glob.glob(path))
             if not matches:
-                raise FatalReadError(path, "no such file or directory")
+                raise FatalReadError(path, "no such file or directory (the drop is missing)")
             files.extend(matches)
+    if not files:
+        raise FatalReadError(", ".join(paths), "no files in the drop")
     return files
 
 
@@ -48,6 +50,7 @@ class FileHarvester:
         self._total_bytes = 0
         self._current: MarcFile | None = None
         self.failures: list[FatalReadError] = []
+        self.cut_short: list[str] = []  # files ending inside a record (a half-copied drop?)
         self.warnings: list[str] = []
 
     @property
@@ -62,13 +65,21 @@ class FileHarvester:
         return min(now, total), total
 
     def harvest(self, since: str | None = None) -> Iterator[SourceRecord | Rejected]:
-        """Yield every record of every file; a file that breaks is reported and skipped."""
+        """Yield every record of every file; a file that breaks is reported, what it held
+        before the break is kept, the other files are read, and then the import fails
+        (:class:`~unioncat.errors.FatalReadError` naming every broken file): a cut
+        ``.gz``, XML broken halfway, a DOCTYPE, an empty file are never a quiet "ok"."""
         self._files = expand_paths(self.paths)
         self._total_bytes = sum(os.path.getsize(f) for f in self._files)  # once, not per batch
         for path in self._files:
             self._current = MarcFile(path, self.source.format, self.source.encoding)
+            read = 0
             try:
-                yield from self._read(self._current)
+                for item in self._read(self._current):
+                    read += 1
+                    yield item
+                if not read:
+                    raise FatalReadError(path, "empty file: no records in it")
             except FatalReadError as exc:
                 self.failures.append(exc)
                 yield Rejected(self.source.id, path, f"file abandoned: {exc.reason}",
@@ -76,11 +87,18 @@ class FileHarvester:
             self.warnings.extend(self._current.warnings)
             self._done_bytes += self._current.size
             self._current = None
+        if self.failures:
+            first = self.failures[0]
+            more = f" (and {len(self.failures) - 1} more file(s): see `unioncat rejects`)" \
+                if len(self.failures) > 1 else ""
+            raise FatalReadError(first.location, first.reason + more, first.offset)
 
     def _read(self, marc_file: MarcFile) -> Iterator[SourceRecord | Rejected]:
         src = self.source
         for item in marc_file.items():
             if isinstance(item, RecordError):
+                if item.reason.startswith("truncated record"):
+                    self.cut_short.append(marc_file.path)
                 yield Rejected(src.id, marc_file.path, item.reason, item.position, item.offset,
                                None, item.raw)
                 continue

@@ -1,8 +1,8 @@
 """HTTP for harvesters: one GET with retries, backoff and Retry-After.
 
 Retried: 503 and 429 (waiting as long as ``Retry-After`` says, in seconds or as an
-HTTP date, capped), other 5xx and connection errors or timeouts (capped
-exponential backoff).  Anything else that is not 200 is a :class:`TransportError`
+HTTP date, capped), other 5xx and every network failure requests reports (refused,
+reset, timed out, a body cut short; capped exponential backoff).  Anything else that is not 200 is a :class:`TransportError`
 at once.  Every retry is counted, so the harvest summary can report it.
 """
 from __future__ import annotations
@@ -52,7 +52,12 @@ class HttpClient:
             wait = min(self.policy.wait * 2 ** (attempt - 1), self.policy.max_wait)
             try:
                 resp = self.session.get(url, params=params, timeout=self.policy.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as exc:
+                raise TransportError(url, f"{type(exc).__name__}: {exc}") from None
+            except requests.RequestException as exc:
+                # Connection refused or reset, timeouts, and a body cut short
+                # (ChunkedEncodingError, ContentDecodingError): all worth another try.
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 if resp.status_code == 200:

@@ -47,6 +47,10 @@ _BAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CHAR_REF = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);")
 
 
+# How often one run starts a set again after badResumptionToken before it gives up.
+MAX_RESTARTS = 3
+
+
 @dataclass(frozen=True)
 class Identify:
     """What the repository says about itself."""
@@ -119,7 +123,9 @@ class OAIHarvester(HttpHarvester):
         """Yield the records changed since the last successful run (or all with --full)."""
         info = self.identify()
         run = self.saved.get("run")
-        if run and run.get("verb", "ListRecords") == "ListRecords" and not (self.from_ or self.until):
+        # --full wins over an interrupted incremental run: resuming it would skip the sweep.
+        if (run and run.get("verb", "ListRecords") == "ListRecords" and not (self.from_ or self.until)
+                and (run.get("full") or not self.full)):
             self._state = dict(run)  # resume the interrupted run where it stopped
         else:
             self._state = {"verb": "ListRecords", "set_index": 0, "token": None,
@@ -179,7 +185,7 @@ class OAIHarvester(HttpHarvester):
 
     def _pages_of_set(self, set_spec: str | None,
                       pool: ThreadPoolExecutor) -> Iterator[SourceRecord | Rejected | Checkpoint]:
-        repeats = 0
+        repeats = restarts = 0
         ahead: tuple[str | None, Future[Page]] | None = None
         while True:
             token = self._state["token"]
@@ -197,6 +203,10 @@ class OAIHarvester(HttpHarvester):
             except BadResumptionToken:
                 if not token:
                     raise
+                restarts += 1
+                if restarts > MAX_RESTARTS:
+                    raise HarvestError(f"{self.url}: badResumptionToken {restarts} times in one run "
+                                       f"(tokens are rejected as soon as they are issued); giving up") from None
                 # The provider forgot our token (restarted, expired): start this set's
                 # window again; what is stored already comes back unchanged.
                 self._state["token"] = None

@@ -67,7 +67,7 @@ class SRUHarvester(HttpHarvester):
     def harvest(self, since: str | None = None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         """Yield every record of the query, page by page."""
         run = self.saved.get("run")
-        if run and not self.from_:
+        if run and not self.from_ and (run.get("complete") or not self.full):  # --full wins
             self._state = dict(run)
         else:
             query, complete = self._query(since)

@@ -78,7 +78,7 @@ class MarcFile:
             if raw.read(2) == b"\x1f\x8b":
                 raw.seek(0)
                 with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                    yield unzipped  # type: ignore[misc]
+                    yield _Gunzipped(unzipped)  # type: ignore[misc]
             else:
                 raw.seek(0)
                 yield raw
@@ -258,6 +258,24 @@ class _Counting(io.RawIOBase):
         clean = data.translate(None, _XML_INVALID)
         self.stripped += len(data) - len(clean)
         return clean
+
+
+class _Gunzipped:
+    """A gzip stream read as far as it goes: ``read(n)`` returns what one step of
+    decompression gives (``read1``), so the records before the cut of a truncated
+    ``.gz`` are read and kept; GzipFile.read(n) drops a whole block on EOFError."""
+
+    def __init__(self, inner: gzip.GzipFile) -> None:
+        self.inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        return self.inner.read() if size is None or size < 0 else self.inner.read1(size)
+
+    def readable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
 
 
 def _refuse_doctype(stream: BinaryIO, path: str) -> _Counting:

@@ -6,14 +6,17 @@ the Z39.50 target beside it (``--z3950-port``).
 """
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
+import socket
 import sys
 import threading
 import time
 
 from unioncat.config import Config, load_config
+from unioncat.errors import UnioncatError
 from unioncat.sru_server.app import SRUApp, create_app
 from unioncat.z3950_server.server import Z3950Server
 
@@ -25,11 +28,16 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app(cfg)
+    if sru:
+        _check_free(host, port)  # before Z39.50 worker processes are forked
     z3950 = None
     if z3950_port:
         # Z39.50 worker processes share one listening socket, forked before any thread or
         # index handle exists: whichever process is idle accepts the next connection.
-        z3950 = Z3950Server(cfg, host, z3950_port, res=app.res)
+        try:
+            z3950 = Z3950Server(cfg, host, z3950_port, res=app.res)
+        except OSError as exc:
+            raise UnioncatError(f"cannot serve Z39.50 on {host}:{z3950_port}: {_why(exc)}") from None
         z3950.socket.setblocking(False)  # a process that loses the race to accept() goes back to waiting
         if cfg.server.z3950_workers > 1:
             load = multiprocessing.Array("i", cfg.server.z3950_workers)
@@ -46,11 +54,37 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
                            clear_untrusted_proxy_headers=True)
         elif z3950 is not None:
             threading.Event().wait()
+    except OSError as exc:
+        raise UnioncatError(f"cannot serve SRU on {host}:{port}: {_why(exc)}") from None
     except KeyboardInterrupt:
         pass
     finally:
         if z3950 is not None:
             z3950.shutdown()
+
+
+def _check_free(host: str, port: int) -> None:
+    """Raise a one-line UnioncatError if host:port cannot be listened on."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise UnioncatError(f"cannot serve SRU on {host}:{port}: {_why(exc)}") from None
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"no such address ({exc.strerror})"
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is in use (another unioncat serve, or another server)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "this machine has no such address"
+    if exc.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need root)"
+    return exc.strerror or str(exc)
 
 
 def _z3950_worker(server: Z3950Server) -> None:

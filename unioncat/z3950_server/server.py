@@ -89,6 +89,8 @@ class Z3950Server(socketserver.ThreadingTCPServer):
         self.res = res or Resources(cfg)
         self.load: Any = None  # shared per-process association counts, when several processes accept
         self.slot = 0
+        self.open = 0  # associations this process serves now (one thread each)
+        self._count = threading.Lock()
         super().__init__((host, port), _Handler)
 
     def balance(self, load: Any, slot: int) -> None:
@@ -104,6 +106,17 @@ class Z3950Server(socketserver.ThreadingTCPServer):
         return super().get_request()
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        with self._count:
+            full = self.open >= self.cfg.server.z3950_max_connections
+            if not full:
+                self.open += 1
+        if full:
+            # No thread for it: 500 idle sockets used to hold 500 threads.
+            log.warning("%s:%s refused: %d associations open ([server] z3950_max_connections)",
+                        client_address[0], client_address[1], self.open)
+            _send_close(request, 4, "too many associations open at the target; try again later")
+            super().shutdown_request(request)
+            return
         if self.load is not None:
             with self.load.get_lock():
                 self.load[self.slot] += 1
@@ -111,6 +124,8 @@ class Z3950Server(socketserver.ThreadingTCPServer):
 
     def shutdown_request(self, request: Any) -> None:
         super().shutdown_request(request)
+        with self._count:
+            self.open -= 1
         if self.load is not None:
             with self.load.get_lock():
                 self.load[self.slot] -= 1

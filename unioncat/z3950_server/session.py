@@ -267,7 +267,10 @@ class Session:
             if found is None:
                 raise Bib1Diagnostic(30, names[0])
             keys = tuple(_sort_key(spec) for spec in req["sortSequence"])
-            self.sets[str(req["sortedResultSetName"])] = ResultSet(found.query, found.total, keys)
+            name = str(req["sortedResultSetName"])
+            if name not in self.sets and len(self.sets) >= MAX_SETS:  # as Search: never past the cap
+                raise Bib1Diagnostic(112, f"at most {MAX_SETS} result sets")
+            self.sets[name] = ResultSet(found.query, found.total, keys)
         except (Bib1Diagnostic, UnioncatError) as exc:
             return "sortResponse", {"sortStatus": 2, "diagnostics": [("defaultFormat", _diag(exc))]}
         return "sortResponse", {"sortStatus": 0, "resultSetStatus": 4, "resultCount": found.total}
