@@ -62,3 +62,47 @@ def test_marc8_warnings_never_reach_stderr(capfd: pytest.CaptureFixture[str]) ->
 
     text = decoder(MARC8)(b"\x1b$1\x21\x30\x64\x21")  # EACC, one whole character and a cut one
     assert text and capfd.readouterr().err == ""
+
+
+def test_master_records_built_by_many_server_threads(tmp_path: Path) -> None:
+    """The record cache kept what a thread built wrong: every VILL (MARC-8) master record
+    built in 6 threads at once, with no cache, equals the one-thread build."""
+    import dataclasses
+
+    from lxml import etree
+
+    from unioncat.config import load_config
+    from unioncat.cql import parse
+    from unioncat.sru_server.resources import Resources
+    from tests.support.demo_site import demo_site
+
+    cfg = load_config(str(demo_site(tmp_path, feed=False)))
+    cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, record_cache=0))
+    res = Resources(cfg)
+    found = res.search(parse("bath.possessingInstitution=VILL"), limit=1000)
+    hits = list(zip(found.ids, found.displays))
+    assert len(hits) >= 100
+
+    def build(part: list[tuple[str, Any]]) -> list[bytes]:
+        return [etree.tostring(res.render(schema, m, d)) for m, d in part for schema in ("marcxml", "dc")]
+
+    expected = build(hits)
+    wrong: list[int] = []
+
+    def work(seed: int) -> None:
+        part = hits[seed::6]
+        got = build(part)
+        want = [x for i in range(seed, len(hits), 6) for x in expected[2 * i:2 * i + 2]]
+        wrong.append(sum(1 for a, b in zip(got, want) if a != b) + abs(len(got) - len(want)))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(wrong) == 6 and sum(wrong) == 0, f"{sum(wrong)} records differ"

@@ -217,10 +217,14 @@ class _ProgressLine:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def run(ctx: click.Context, full: bool, as_json: bool) -> None:
-    """The nightly job: import every file source, harvest every other one.
+    """The nightly job: import, harvest, deduplicate, index.
 
-    Runs under a lock next to the store, so two runs never overlap.  Later stages
-    (deduplication, indexing) run after the harvest as they are added.
+    Imports every file source from its path and harvests every other source
+    (incremental unless --full), then deduplicates what changed and brings the search
+    index up to date (--full: dedup from scratch and a new index swapped in).  A
+    member that fails is reported in one line and the others go on; the exit status
+    is then 1.  Runs under a lock next to the store, so two runs never overlap;
+    servers keep answering from the same store throughout.
     """
     cfg = _config(ctx)
     store = _store(ctx)
