@@ -199,10 +199,16 @@ def _dump(path: Path, n: int) -> Path:
     return path
 
 
-def test_full_dump_deletes_what_is_missing_within_the_limit(write_config, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _full_dump_member(write_config, run_cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A member M sending complete dumps, with 100 records imported."""
     cfg = write_config({"id": "M", "path": str(tmp_path / "dump.mrc"), "full_dump": True})
     _dump(tmp_path / "dump.mrc", 100)
     assert run_cli(cfg, "import", "M").exit_code == 0
+    return cfg
+
+
+def test_full_dump_deletes_what_is_missing_within_the_limit(write_config, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg = _full_dump_member(write_config, run_cli, tmp_path)
     _dump(tmp_path / "dump.mrc", 95)
     result = run_cli(cfg, "import", "M", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["imports"][0]["deleted"] == 5
@@ -211,9 +217,7 @@ def test_full_dump_deletes_what_is_missing_within_the_limit(write_config, run_cl
 
 def test_a_dump_that_shrinks_too_much_deletes_nothing_unless_forced(write_config, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A member whose dump shrank from 100 to 37 records kept all 100 for ever."""
-    cfg = write_config({"id": "M", "path": str(tmp_path / "dump.mrc"), "full_dump": True})
-    _dump(tmp_path / "dump.mrc", 100)
-    assert run_cli(cfg, "import", "M").exit_code == 0
+    cfg = _full_dump_member(write_config, run_cli, tmp_path)
     _dump(tmp_path / "dump.mrc", 37)
     result = run_cli(cfg, "run")
     assert result.exit_code == 1
@@ -226,9 +230,7 @@ def test_a_dump_that_shrinks_too_much_deletes_nothing_unless_forced(write_config
 
 
 def test_a_broken_full_dump_deletes_nothing(write_config, run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cfg = write_config({"id": "M", "path": str(tmp_path / "dump.mrc"), "full_dump": True})
-    _dump(tmp_path / "dump.mrc", 100)
-    assert run_cli(cfg, "import", "M").exit_code == 0
+    cfg = _full_dump_member(write_config, run_cli, tmp_path)
     data = (tmp_path / "dump.mrc").read_bytes()
     (tmp_path / "dump.mrc").write_bytes(data[: len(data) // 3])  # half-copied drop
     assert run_cli(cfg, "import", "M", "--full", "--force").exit_code == 1

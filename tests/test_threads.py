@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -13,6 +13,20 @@ from unioncat.marc.fields import all_fields
 from unioncat.marc.reader import MarcFile, MarcItem
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_threads(work: Callable[[int], None], n: int) -> None:
+    """Run work(0) .. work(n-1) at once, switching threads as often as a busy server's do."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def marc8_items(path: Path) -> list[MarcItem]:
@@ -43,16 +57,7 @@ def test_marc8_decoding_under_threads(shared_data: Path) -> None:
             wrong.append(sum(1 for a, b in zip(got, want) if a != b))
         done.append(len(order))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as a busy server's do, under load
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_threads(work, 6)
     assert len(done) == 6 and sum(wrong) == 0, f"{sum(wrong)} wrong decodings"
 
 
@@ -95,14 +100,5 @@ def test_master_records_built_by_many_server_threads(tmp_path: Path) -> None:
         want = [x for i in range(seed, len(hits), 6) for x in expected[2 * i:2 * i + 2]]
         wrong.append(sum(1 for a, b in zip(got, want) if a != b) + abs(len(got) - len(want)))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(interval)
+    in_threads(work, 6)
     assert len(wrong) == 6 and sum(wrong) == 0, f"{sum(wrong)} records differ"
