@@ -87,7 +87,7 @@ def test_yaz_client_find_show_in_every_syntax_scan_sort_close(target: tuple[str,
     assert 'Record type: XML\n<record xmlns="http://www.loc.gov/MARC21/slim">' in out
     assert "<srw_dc:dc" in out and "<dc:title>Lian cheng jue</dc:title>" in out
     opac = out.split("Record type: OPAC")[1]
-    assert "nucCode: CITY" in opac and "nucCode: DIST" in opac and "availableNow: -1" in opac  # CITY's feed
+    assert "nucCode: CITY" in opac and "nucCode: DIST" in opac and "availableNow: 1" in opac  # CITY's feed (YAZ encodes TRUE as 1)
     assert "itemId: CITY31000002" in opac
     unimarc = out.split("Record type: Unimarc")[1].split("nextResultSetPosition")[0]  # UNIV's CNMARC record
     assert "001 M736a9c241586" in unimarc and "852    $a CITY" in unimarc and "200 1  $a 連城訣" in unimarc
@@ -185,7 +185,7 @@ def test_present_diagnostics(target: tuple[str, int]) -> None:
         with pytest.raises(RemoteDiagnostic, match="bib-1 13"):
             z.present(total + 1, 1, "usmarc")
         with pytest.raises(RemoteDiagnostic, match="bib-1 239"):
-            z.present(1, 1, "sutrs")
+            z.present(1, 1, "1.2.840.10003.5.1000.81.99")  # a syntax we do not offer
         assert "bib-1 25" in z.present(1, 1, "usmarc", "Q")[0].diagnostic
         brief, full = z.present(1, 1, "usmarc", "B")[0], z.present(1, 1, "usmarc", "F")[0]
         assert 0 < len(brief.octets) < len(full.octets)
@@ -391,3 +391,58 @@ def test_sort_cannot_create_result_sets_past_the_cap(site: Path) -> None:
     assert statuses == [0] * (MAX_SETS - 1) + [2] * 6 and len(session.sets) == MAX_SETS
     again = session.handle("sortRequest", {**sort, "sortedResultSetName": "s0"})[1]  # replacing is fine
     assert again["sortStatus"] == 0
+
+
+# first contact with real clients ------------------------------------------------------------
+def zoomsh(target: tuple[str, int], *commands: str) -> str:
+    """Run zoomsh with commands on stdin; return its transcript."""
+    script = "\n".join([*commands[:-1], commands[-1], "quit"]) + "\n"
+    out = subprocess.run(["zoomsh"], input=script, capture_output=True, text=True, timeout=60)
+    return out.stdout + out.stderr
+
+
+def test_character_set_negotiation_with_yaz_client(target: tuple[str, int]) -> None:
+    """An Init carrying the negotiation record closed the association ("undecodable PDU")."""
+    out = yaz(target, "charset UTF-8", "close", f"open tcp:{target[0]}:{target[1]}/Default",
+              "find @attr 1=4 連城訣", "show 1")
+    assert "Options: search present delSet scan sort namedResultSets negotiationModel" in out
+    assert "Accepted character set : UTF-8" in out and "Accepted records in ...: 1" in out
+    assert "Number of hits: 1" in out and "連城訣" in out
+    out = yaz(target, "negcharset UTF-8", "lang eng", "close", f"open tcp:{target[0]}:{target[1]}/Default",
+              "find @attr 1=4 lian")
+    assert "Accepted character set : UTF-8" in out and "Accepted code language : eng" in out
+    assert "Number of hits: 4" in out
+    # A set we do not speak: none is agreed, and records stay UTF-8 as without negotiation.
+    out = yaz(target, "charset ISO-8859-1", "close", f"open tcp:{target[0]}:{target[1]}/Default",
+              "find @attr 1=4 lian")
+    assert "Accepted character set : none" in out and "Number of hits: 4" in out
+
+
+def test_zoomsh_with_charset_and_lang(target: tuple[str, int]) -> None:
+    out = zoomsh(target, "set charset UTF-8", "set lang zh", f"connect {target[0]}:{target[1]}/Default",
+                 "search @attr 1=4 連城訣", "show 0 1")
+    assert f"{target[0]}:{target[1]}/Default: 1 hits" in out and "245 10 $6 880-02 $a Lian cheng jue" in out
+
+
+def test_piggybacked_records(target: tuple[str, int]) -> None:
+    out = yaz(target, "ssub 10", "lslb 300", "mspn 3", "find @attr 1=4 history", "find @attr 1=21 history",
+              "lslb 100", "find @attr 1=21 history")
+    small, medium, large = out.split("Sent searchRequest.")[1:]
+    assert "Number of hits: 7" in small and "records returned: 7" in small and small.count("Record type: USmarc") == 7
+    assert "Number of hits: 275" in medium and "records returned: 3" in medium
+    assert "Number of hits: 275" in large and "records returned: 0" in large
+
+
+def test_sutrs_brief_records(target: tuple[str, int]) -> None:
+    out = yaz(target, "format sutrs", "find @attr 1=4 lian", "show 1")
+    record = out.split("Record type: SUTRS")[1]
+    assert "Title: Lian cheng jue" in record and "Author: Jin, Yong, 1924-" in record
+    assert "Held by: City Central Library (CITY); PL2848.Y8 L5 2000; 1 of 1 on the shelf" in record
+
+
+def test_scan_beyond_the_term_list(target: tuple[str, int]) -> None:
+    """As Zebra answers: partial-5 when the list runs out, the term's position one past the end."""
+    out = yaz(target, "scan @attr 1=4 鿿鿿", "scanpos 5", "scan @attr 1=4 鿿")
+    past, end = out.split("query: @attr 1=4")[1:]
+    assert "0 entries, position=1" in past and "Scan returned code 5" in past
+    assert "4 entries, position=5" in end and "Scan returned code 5" in end

@@ -158,10 +158,30 @@ class Resources:
                                 lambda: records.marcxml_head(*master_fields(self.store(), master, ids=ids), mode))
         return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
 
+    def brief(self, master: str, display: dict[str, Any]) -> dict[str, str]:
+        """Return a brief description of a master record (SUTRS): title, author,
+        publication, ISBN, id; from the cached index parts of its best member."""
+        ids = list(display.get("members", []))
+        parts = self.records.get((master, "parts"), lambda: self._parts(master, ids))
+        text = records.chopped(parts)
+        published = ", ".join(v for v in (" : ".join(text.get("place", [])[:1] + text.get("publisher", [])[:1]),
+                                          str(parts.year or "")) if v)
+        return {"title": next(iter(text.get("title", [])), ""), "author": next(iter(text.get("author", [])), ""),
+                "publication": published, "isbn": next(iter(text.get("isbn", [])), "").split(" ")[0],
+                "id": master}
+
     def _parts(self, master: str, ids: list[str]) -> DocParts:
         store = self.store()
         best = best_member(store, master, members(store, master, ids))
         return record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21"))
+
+    def scan_start(self, index: str, term: str) -> str:
+        """Return a scan's start term as the index holds terms (folded, first token)."""
+        field = field_for(index)
+        if field in RAW_FIELDS:
+            return term.strip().upper() if field == "member" else term.strip()
+        words = tokens(term)
+        return words[0] if words else fold(term)
 
     def scan(self, index: str, term: str, position: int, count: int) -> list[tuple[str, int]]:
         """Return ``count`` terms of a CQL index around ``term``, with record counts: the
@@ -169,11 +189,7 @@ class Resources:
         field = field_for(index)
         if field in NOT_SCANNABLE:
             raise SRUDiagnostic(16, index, f"{index} cannot be scanned")
-        if field in RAW_FIELDS:
-            start = term.strip().upper() if field == "member" else term.strip()
-        else:
-            words = tokens(term)
-            start = words[0] if words else fold(term)
+        start = self.scan_start(index, term)
         before, wanted = (0, count + 1) if position == 0 else (position - 1, count)
         engine = self.engine()
         found = engine.terms(field, start, wanted, before, whole=False)

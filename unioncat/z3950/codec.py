@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import asn1tools
+import asn1tools.codecs.ber
 
 from unioncat.errors import Z3950Error
 
@@ -29,6 +30,16 @@ SYNTAXES = {
     "xml": "1.2.840.10003.5.109.10",
 }
 MAX_PDU = 64 << 20
+
+
+def _yaz_boolean(self: Any, data: Any, values: Any = None) -> bytearray:
+    return bytearray([1 if data else 0])
+
+
+# BER lets TRUE be any non-zero octet; asn1tools writes DER's 0xFF, YAZ writes 1 and shows the
+# octet as a number, so yaz-client printed "availableNow: -1" and "records in selected charset: -1".
+# asn1tools is pinned (0.169.0), so its BER Boolean is patched here, once, to write what YAZ does.
+asn1tools.codecs.ber.Boolean.encode_content = _yaz_boolean
 
 
 @lru_cache(maxsize=1)

@@ -41,6 +41,9 @@ log = logging.getLogger("unioncat.z3950")
 CQL_QUERY = "1.2.840.10003.16.2"
 OID_NAMES = {oid: name for name, oid in SYNTAXES.items() if name != "marc21"}
 OPTIONS = [0, 1, 2, 7, 8, 14, 19]  # search present delSet scan sort namedResultSets queryType104
+NEGOTIATION_MODEL = 17  # the Init option bit saying a negotiation record is answered
+NEGOTIATION = "1.2.840.10003.15.3"  # CharSetandLanguageNegotiation-3
+UTF8_FORM = "1.0.10646.1.0.8"
 BRIEF = {"001", "003", "005", "008", "010", "020", "022", "035", "100", "110", "111", "130", "245", "250",
          "260", "264", "300", "852", "200", "205", "210", "215", "700", "701", "710"}
 MAX_SETS = 32
@@ -66,6 +69,7 @@ class Session:
     record_size: int = 1 << 20
     initialised: bool = False
     sets: dict[str, ResultSet] = field(default_factory=dict)
+    charset: str = ""  # what character-set negotiation agreed ("UTF-8"), if the origin asked
 
     @property
     def database(self) -> str:
@@ -95,11 +99,19 @@ class Session:
         asked = req.get("options") or (b"", 0)
         options = [o for o in OPTIONS if bit_set(asked, o)] or OPTIONS
         self.initialised = True
-        return "initResponse", {
-            "protocolVersion": bits([0, 1, 2], 3), "options": bits(options, 20),
-            "preferredMessageSize": self.message_size, "exceptionalRecordSize": self.record_size,
+        answer: dict[str, Any] = {
+            "protocolVersion": bits([0, 1, 2], 3), "preferredMessageSize": self.message_size,
+            "exceptionalRecordSize": self.record_size,
             "result": True, "implementationId": "unioncat", "implementationName": "unioncat union catalogue",
             "implementationVersion": __version__}
+        proposal = negotiation_proposal(req.get("otherInfo"))
+        if proposal is not None:
+            self.charset, response = negotiate(proposal)
+            answer["otherInfo"] = [{"information": ("externallyDefinedInfo", {
+                "direct-reference": NEGOTIATION, "encoding": ("single-ASN1-type", ("charneg", ("response", response)))})}]
+            options = sorted({*options, NEGOTIATION_MODEL})
+        answer["options"] = bits(options, 20)
+        return "initResponse", answer
 
     # Search ---------------------------------------------------------------------------
     def search(self, req: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -117,8 +129,22 @@ class Session:
             return "searchResponse", {"resultCount": 0, "numberOfRecordsReturned": 0, "nextResultSetPosition": 0,
                                       "searchStatus": False, "resultSetStatus": 3,
                                       "records": ("nonSurrogateDiagnostic", _diag(exc))}
-        return "searchResponse", {"resultCount": total, "numberOfRecordsReturned": 0,
+        answer: dict[str, Any] = {"resultCount": total, "numberOfRecordsReturned": 0,
                                   "nextResultSetPosition": 1, "searchStatus": True}
+        piggyback, element_names = _piggyback(req, total)
+        if piggyback:
+            # Records in the search response (Z39.50 3.2.2.1.4): all of a small set, the
+            # medium set's present number; a Present's own rules and diagnostics apply.
+            try:
+                syntax = self._syntax(req.get("preferredRecordSyntax"))
+                element_set = _element_set(("simple", element_names) if element_names else None)
+                out, status = self._records(self.sets[name], 1, piggyback, syntax, element_set)
+            except (Bib1Diagnostic, SRUDiagnostic, UnioncatError) as exc:
+                answer.update(presentStatus=5, records=("nonSurrogateDiagnostic", _diag(exc)))
+            else:
+                answer.update(numberOfRecordsReturned=len(out), nextResultSetPosition=1 + len(out),
+                              presentStatus=status, records=("responseRecords", out))
+        return "searchResponse", answer
 
     def _database(self, names: list[str]) -> None:
         if len(names) != 1:
@@ -166,15 +192,27 @@ class Session:
                 raise Bib1Diagnostic(30, str(req["resultSetId"]))
             if start < 1 or start > found.total or count < 0:
                 raise Bib1Diagnostic(13, f"{start} of {found.total}")
-            syntax = str(req.get("preferredRecordSyntax") or SYNTAXES["usmarc"])
-            if syntax not in OID_NAMES or OID_NAMES[syntax] == "sutrs":
-                raise Bib1Diagnostic(239, syntax)
+            syntax = self._syntax(req.get("preferredRecordSyntax"))
             element_set = _element_set(req.get("recordComposition"))
-            hits = self._engine_search(found.query, min(count, self.cfg.server.max_records * 10), start - 1,
-                                       found.sort)
+            out, status = self._records(found, start, count, syntax, element_set)
         except (Bib1Diagnostic, SRUDiagnostic, UnioncatError) as exc:
             return "presentResponse", {"numberOfRecordsReturned": 0, "nextResultSetPosition": start,
                                        "presentStatus": 5, "records": ("nonSurrogateDiagnostic", _diag(exc))}
+        return "presentResponse", {"numberOfRecordsReturned": len(out), "nextResultSetPosition": start + len(out),
+                                   "presentStatus": status, "records": ("responseRecords", out)}
+
+    def _syntax(self, oid: Any) -> str:
+        syntax = str(oid or SYNTAXES["usmarc"])
+        if syntax not in OID_NAMES:
+            raise Bib1Diagnostic(239, syntax)
+        return syntax
+
+    def _records(self, found: ResultSet, start: int, count: int, syntax: str,
+                 element_set: str) -> tuple[list[dict[str, Any]], int]:
+        """Return NamePlusRecords start..start+count-1 of a result set, within the message
+        size, and the present status (0, or 2 when the message size cut it short)."""
+        hits = self._engine_search(found.query, min(count, self.cfg.server.max_records * 10), start - 1,
+                                   found.sort)
         out: list[dict[str, Any]] = []
         size, status = 0, 0
         for master, display in zip(hits.ids, hits.displays):
@@ -185,13 +223,17 @@ class Session:
                 break
             size += length
             out.append({"name": self.database, "record": record})
-        return "presentResponse", {"numberOfRecordsReturned": len(out), "nextResultSetPosition": start + len(out),
-                                   "presentStatus": status, "records": ("responseRecords", out)}
+        return out, status
 
     def record(self, master: str, display: dict[str, Any], syntax: str, element_set: str) -> tuple[str, Any]:
         """Return one NamePlusRecord record choice: the record, or a surrogate diagnostic."""
         name = OID_NAMES[syntax]
         try:
+            if name == "sutrs":
+                if element_set.upper() not in ("F", "B", ""):
+                    raise Bib1Diagnostic(25, element_set)
+                text = sutrs_text(self.res.brief(master, display), self.res.holdings(display))
+                return "retrievalRecord", {"direct-reference": syntax, "encoding": ("single-ASN1-type", ("sutrs", text))}
             if name == "xml":
                 schema = element_set.lower() if element_set.lower() in ("dc", "mods", "opacxml", "isohold") else ""
                 if element_set.upper() not in ("F", "B", "MARCXML", "") and not schema:
@@ -253,8 +295,14 @@ class Session:
                                     "entries": {"nonsurrogateDiagnostics": [("defaultFormat", _diag(exc))]}}
         entries = [("termInfo", {"term": ("general", t.encode("utf-8")), "displayTerm": t, "globalOccurrences": n})
                    for t, n in terms]
-        return "scanResponse", {"stepSize": 0, "scanStatus": 0, "numberOfEntriesReturned": len(entries),
-                                "positionOfTerm": min(position, len(entries)) if entries else 0,
+        # Where the start term stands (or would stand) in the list: after the terms before it,
+        # so one past the end when the scan ran off the end of the term list.
+        start_term = self.res.scan_start(found.index, found.term.rstrip("*"))
+        before = sum(1 for t, _ in terms if t < start_term)
+        # Fewer terms than asked: the term list ran out, partial-5 as YAZ targets (Zebra) say.
+        status = 0 if len(entries) >= count else 5
+        return "scanResponse", {"stepSize": 0, "scanStatus": status, "numberOfEntriesReturned": len(entries),
+                                "positionOfTerm": before + 1 if position else 0,
                                 "entries": {"entries": entries}}
 
     # Sort and Delete ------------------------------------------------------------------
@@ -284,6 +332,77 @@ class Session:
             statuses.append({"id": name, "status": 0 if self.sets.pop(name, None) else 1})
         worst = 0 if all(s["status"] == 0 for s in statuses) else 9
         return "deleteResultSetResponse", {"deleteOperationStatus": worst, "deleteListStatuses": statuses}
+
+
+def _piggyback(req: dict[str, Any], total: int) -> tuple[int, Any]:
+    """Return how many records a Search asks back (small, medium or large set) and the
+    element set names for them."""
+    small, large = int(req.get("smallSetUpperBound") or 0), int(req.get("largeSetLowerBound") or 1)
+    if total and total <= small:
+        return total, req.get("smallSetElementSetNames")
+    if total and total < large:
+        return min(int(req.get("mediumSetPresentNumber") or 0), total), req.get("mediumSetElementSetNames")
+    return 0, None
+
+
+def sutrs_text(brief: dict[str, str], members: list[dict[str, Any]]) -> str:
+    """Return a brief record as SUTRS: labelled lines, then one line per holding member."""
+    lines = [f"{label}: {brief[key]}" for key, label in (
+        ("title", "Title"), ("author", "Author"), ("edition", "Edition"), ("publication", "Published"),
+        ("isbn", "ISBN"), ("id", "Record")) if brief.get(key)]
+    for member in members:
+        where = member["name"] + (f" ({member['member']})" if member["member"] != member["name"] else "")
+        calls = ", ".join(member.get("call_numbers") or [])
+        lines.append(f"Held by: {where}{'; ' + calls if calls else ''}; "
+                     f"{member['available']} of {member['total']} on the shelf")
+    return "\n".join(lines) + "\n"
+
+
+def negotiation_proposal(other_info: Any) -> dict[str, Any] | None:
+    """Return the character-set and language negotiation proposal of an Init's otherInfo
+    (Z39.50 appendix 9, as YAZ, ZOOM and pazpar2 send it), or None."""
+    for unit in other_info or []:
+        kind, value = unit.get("information", ("", None))
+        if kind != "externallyDefinedInfo" or value.get("direct-reference") != NEGOTIATION:
+            continue
+        encoding: tuple[str, Any] = value.get("encoding") or ("", ("", ("", {})))
+        kind, inner = encoding
+        if kind == "single-ASN1-type" and inner[0] == "charneg" and inner[1][0] == "proposal":
+            return dict(inner[1][1])
+    return None
+
+
+def negotiate(proposal: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Answer a negotiation proposal: UTF-8 (ISO 10646 transfer form 8) is the one set we speak
+    for names, messages and records; if the origin did not offer it, none is agreed (and we still
+    send UTF-8, as without negotiation).  Our messages are English: "eng" if it was proposed."""
+    offered = [_charset_name(c) for c in proposal.get("proposedCharSets") or []]
+    response: dict[str, Any] = {}
+    agreed = ""
+    if "proposedCharSets" in proposal:
+        if any(name.replace("-", "").replace("_", "").lower() == "utf8" for name in offered):
+            agreed = "UTF-8"
+            response["selectedCharSets"] = ("iso10646", {"encodingLevel": UTF8_FORM})
+        else:
+            response["selectedCharSets"] = ("none", None)
+    languages = [str(lang).lower() for lang in proposal.get("proposedlanguages") or []]
+    if "eng" in languages or "en" in languages:
+        response["selectedLanguage"] = "eng"
+    if "recordsInSelectedCharSets" in proposal:
+        response["recordsInSelectedCharSets"] = bool(agreed)
+    return agreed, response
+
+
+def _charset_name(choice: tuple[str, Any]) -> str:
+    kind, value = choice
+    if kind == "iso10646":
+        return {UTF8_FORM: "UTF-8", "1.0.10646.1.0.2": "UCS-2", "1.0.10646.1.0.4": "UCS-4",
+                "1.0.10646.1.0.5": "UTF-16"}.get(str(value.get("encodingLevel")), "")
+    if kind == "private" and value[0] == "externallySpecified":
+        encoding = value[1].get("encoding") or ("", b"")
+        if encoding[0] == "octet-aligned":
+            return bytes(encoding[1]).decode("ascii", "replace")
+    return ""
 
 
 def _size(record: tuple[str, Any]) -> int:
