@@ -114,3 +114,24 @@ def test_bad_queries_are_one_line_errors(demo: Path) -> None:
         result = runner.invoke(cli, ["--config", str(demo), "search", query])
         assert result.exit_code == 1 and f"SRU diagnostic {number}" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_marcxml_output_is_one_collection_and_json_is_json(demo: Path) -> None:
+    """`search --format marcxml` wrote one root element per record: not one XML document."""
+    from lxml import etree
+
+    out = CliRunner().invoke(cli, ["--config", str(demo), "search", "dc.title=lian", "--format", "marcxml"])
+    assert out.exit_code == 0, out.output
+    root = etree.fromstring(out.stdout.encode("utf-8"))
+    slim = "{http://www.loc.gov/MARC21/slim}"
+    assert root.tag == slim + "collection" and len(root.findall(slim + "record")) == 4
+    as_json = CliRunner().invoke(cli, ["--config", str(demo), "search", "dc.title=lian", "--json"])
+    assert json.loads(as_json.stdout)["total"] == search(demo, "dc.title=lian")["total"] == 4
+
+
+def test_format_facet_in_words(demo: Path) -> None:
+    """The format facet showed leader codes ("am", "as"); dc.type takes the same words."""
+    found = search(demo, "cql.allRecords=1", "--facet", "format")
+    formats = found["facets"]["format"]
+    assert "book" in formats and all(len(name) > 2 for name in formats), formats
+    assert search(demo, "dc.type=book")["total"] == formats["book"]

@@ -465,3 +465,17 @@ def test_prefix_block_scans_equal_the_whole_term_list(app: SRUApp) -> None:
     whole_any = engine.all_terms("any")
     assert len(whole_any) > 1000
     assert app.res.scan("cql.serverChoice", "zzzz", 1, 5) == terms_window(whole_any, "zzzz", 0, 5)  # off the end
+
+
+def test_852_due_date_in_a_public_note(app: SRUApp, site: Path) -> None:
+    """The due date went out in 852 $y, which MARC 21 does not define; $z is the public note."""
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        master = db.execute("SELECT c.master_id FROM items i JOIN availability a ON a.item_id = i.item_id"
+                            " JOIN clusters c ON c.record_id = i.record_id WHERE a.due_date LIKE '2026-12-14%'"
+                            ).fetchone()[0]
+    answer = search(app, f"rec.id={master}", recordSchema="marcxml")
+    slim = "{http://www.loc.gov/MARC21/slim}"
+    fields = [f for f in answer.xml.iter(slim + "datafield") if f.get("tag") == "852"]
+    codes = {s.get("code") for f in fields for s in f.iter(slim + "subfield")}
+    notes = [s.text for f in fields for s in f.iter(slim + "subfield") if s.get("code") == "z"]
+    assert fields and "y" not in codes and "On loan, due 2026-12-14" in notes

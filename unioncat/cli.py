@@ -34,7 +34,7 @@ from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_search,
                               format_import_summary,
-                              format_rejects, format_status, record_json, record_marcxml,
+                              format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
 from unioncat.store import Store
 
@@ -351,11 +351,14 @@ def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @click.option("--available", is_flag=True, help="Only records with a copy on the shelf somewhere.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "marc", "marcxml"]), default="table",
               show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON (the same as --format json).")
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int, offset: int, sort_key: str | None, facets: str,
-           libraries: tuple[str, ...], available: bool, fmt: str) -> None:
+           libraries: tuple[str, ...], available: bool, fmt: str, as_json: bool) -> None:
     """Search the union catalogue with CQL (bare words search everything)."""
     cfg = _config(ctx)
+    if as_json:
+        fmt = "json"
     started = time.perf_counter()
     result = run_search(_store(ctx), cfg, query, limit=limit, offset=offset, sort=sort_key,
                         facets=tuple(f for f in facets.split(",") if f), libraries=libraries,
@@ -363,14 +366,13 @@ def search(ctx: click.Context, query: str, limit: int, offset: int, sort_key: st
     elapsed = time.perf_counter() - started
     if fmt == "json":
         click.echo(json.dumps({**result, "elapsed_ms": round(elapsed * 1000, 2)}, indent=2, ensure_ascii=False))
-    elif fmt in ("marc", "marcxml"):
+    elif fmt == "marc":
         store = _store(ctx)
         for rec in result["records"]:
-            record = master_record(store, rec["id"])
-            if fmt == "marc":
-                sys.stdout.buffer.write(as_iso2709(record))
-            else:
-                click.echo(record_marcxml(record))
+            sys.stdout.buffer.write(as_iso2709(master_record(store, rec["id"])))
+    elif fmt == "marcxml":  # one well-formed document, whatever the number of records
+        store = _store(ctx)
+        click.echo(marcxml_collection(master_record(store, rec["id"]) for rec in result["records"]))
     else:
         click.echo(format_search(result, elapsed))
 

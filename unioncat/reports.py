@@ -1,7 +1,7 @@
 """Human-readable reports for the command line (their --json forms are plain dicts)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from lxml import etree
 from pymarc import Record, record_to_xml
@@ -102,6 +102,15 @@ def record_marcxml(record: Record) -> str:
     """Return a record as MARCXML (MARC21 slim namespace)."""
     xml = record_to_xml(record, namespace=True)
     return str(etree.tostring(etree.fromstring(xml), encoding="unicode", pretty_print=True)).rstrip()
+
+
+def marcxml_collection(records: Iterable[Record]) -> str:
+    """Return records as one MARCXML document: a <collection> in the MARC21 slim namespace."""
+    ns = "http://www.loc.gov/MARC21/slim"
+    root = etree.Element(f"{{{ns}}}collection", nsmap={None: ns})
+    for record in records:
+        root.append(etree.fromstring(record_to_xml(record, namespace=True)))
+    return str(etree.tostring(root, encoding="unicode", pretty_print=True)).rstrip()
 
 
 def record_json(stored: StoredRecord, record: Record) -> dict[str, Any]:

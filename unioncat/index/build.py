@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from unioncat.config.model import Config
 from unioncat.index.engine import IndexDocument, TantivyEngine, open_engine
-from unioncat.index.fields import DocParts, document_fields, record_parts
+from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
 from unioncat.store import Store
 from unioncat.text import fold
 
@@ -64,7 +64,8 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
         yield IndexDocument(
             id=master, fields=document_fields(members),
             year=best.year or next((p.year for p in members if p.year), None),
-            members=sorted({p[2] for p in parts}), language=best.language, format=best.material,
+            members=sorted({p[2] for p in parts}), language=best.language,
+            format=format_label(best.material, formats.get(parts[0][2], "marc21")),
             sort_title=fold(best.title),
             display={"title": best.title, "author": best.author, "year": best.year,
                      "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],

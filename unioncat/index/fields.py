@@ -57,6 +57,24 @@ class DocParts:
     all_text: list[str] = field(default_factory=list)  # every data field, for "any"
 
 
+# What leader/06 (type of record) and /07 (bibliographic level) say, in words a reader uses:
+# the format facet and dc.type (MARC 21, then where UNIMARC's codes differ).
+_FORMATS = {"a": "book", "c": "score", "d": "score", "e": "map", "f": "map", "g": "video",
+            "i": "audiobook", "j": "music recording", "k": "picture", "m": "computer file", "o": "kit",
+            "p": "mixed material", "r": "object", "t": "manuscript"}
+_UNIMARC_FORMATS = {**_FORMATS, "b": "manuscript", "l": "computer file", "m": "mixed material"}
+_SERIAL_LEVELS = {"s": "journal", "i": "journal", "b": "article", "a": "article"}
+
+
+def format_label(material: str, fmt: str = "marc21") -> str:
+    """Return the word for a record's leader/06-07 ("am" -> "book", "as" -> "journal", "e" -> "map")."""
+    kind, level = material[:1], material[1:2]
+    table = _FORMATS if fmt == "marc21" else _UNIMARC_FORMATS
+    if kind in ("a", "t") and level in _SERIAL_LEVELS and (fmt == "marc21" or kind == "a"):
+        return _SERIAL_LEVELS[level]
+    return table.get(kind, "other")
+
+
 def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
     """Read the indexed values of one stored record."""
     mapping = MAPPING.get(fmt, MAPPING["marc21"])

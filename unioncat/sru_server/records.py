@@ -14,9 +14,9 @@
              852 $9  status: available, on_loan, in_transit, on_hold, in_processing,
                      not_for_loan, missing, lost, unknown (per member: available or
                      unavailable)
-             852 $y  due date (YYYY-MM-DD) of a copy on loan
-             852 $z  the status as a reader reads it ("Available", "On loan, due
-                     2026-12-01", per member "2 of 3 copies available")
+             852 $z  public note: the status as a reader reads it, with the due date of a
+                     copy on loan ("Available", "On loan, due 2026-12-01", per member
+                     "2 of 3 copies available"); MARC 21 defines no due-date subfield
              ======  ==============================================================
 
              The members' own 852 fields are replaced by these.
@@ -169,7 +169,7 @@ def holdings_852(members: list[dict[str, Any]], mode: str = "item") -> list[list
     if mode == "item":
         return [[("a", it.member), ("b", it.branch), ("c", it.location), ("h", it.call_number),
                  ("p", it.barcode), ("t", it.copy), ("3", it.volume), ("9", it.status),
-                 ("y", it.due_date[:10]), ("z", status_note(it.status, it.due_date))]
+                 ("z", status_note(it.status, it.due_date))]
                 for it in items_of(members)]
     if mode == "member":
         return [[("a", m["member"])] + [("b", b) for b in m["branches"]] + [("h", c) for c in m["call_numbers"]]
