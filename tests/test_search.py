@@ -135,3 +135,19 @@ def test_format_facet_in_words(demo: Path) -> None:
     formats = found["facets"]["format"]
     assert "book" in formats and all(len(name) > 2 for name in formats), formats
     assert search(demo, "dc.type=book")["total"] == formats["book"]
+
+
+def test_pinyin_as_chinese_readers_type_it(demo: Path) -> None:
+    """`zhongguofazhanbaogao` found nothing while `zhongguo fazhan baogao` found 9."""
+    spaced = ids(search(demo, '"zhongguo fazhan baogao"', "--limit", "100"))
+    assert len(spaced) >= 9
+    for query in ("zhongguofazhanbaogao", '"zhong guo fa zhan bao gao"', "ZhongguoFazhanBaogao",
+                  "local.pinyin=zhongguofazhanbaogao"):
+        assert ids(search(demo, query, "--limit", "100")) >= spaced, query
+    # a beginning of a title, the last syllable perhaps only begun
+    assert ids(search(demo, "zhongguofa", "--limit", "100")) >= spaced
+    assert ids(search(demo, "zhongguofazh", "--limit", "100")) >= spaced
+    # a polyphonic character under every common reading: 传统 is chuantong, 传 alone also zhuan
+    chuan = ids(search(demo, "taiwanchuantongjianzhu"))
+    assert chuan and chuan == ids(search(demo, "taiwanzhuantongjianzhu"))
+    assert ids(search(demo, "lianchengjue")) == ids(search(demo, "連城訣"))

@@ -25,7 +25,7 @@ from whoosh import query as wq
 from unioncat.cql import BooleanNode, CQLQuery, Node, SearchClause
 from unioncat.dedup.normalize import isbn13
 from unioncat.errors import SRUDiagnostic
-from unioncat.index.analyzers import query_pinyin, tokens
+from unioncat.index.analyzers import pinyin_syllable_count, query_pinyin, tokens
 from unioncat.text import fold, has_cjk
 
 INDEXES: dict[str, str] = {
@@ -144,7 +144,7 @@ class Translator:
         query = self.words(field, rel, term)
         if field == "any" and term.replace(" ", "").isascii() and term.strip().replace(" ", "").isalpha():
             # A reader typing pinyin ("hongloumeng") means the Chinese title.
-            return self.any_of([query, self.term("pinyin", query_pinyin(term))])
+            return self.any_of([query, self.pinyin(term)])
         return query
 
     def availability(self, clause: SearchClause) -> Any:
@@ -173,7 +173,7 @@ class Translator:
             code, _ = isbn13(term)
             return self.term("isbn", code or fold(term).replace(" ", ""))
         if field == "pinyin":
-            return self.term("pinyin", query_pinyin(term))
+            return self.pinyin(term)
         if rel in ("all", "any"):
             parts = [self.text(field, word) for word in term.split()]
             if not parts:
@@ -182,6 +182,17 @@ class Translator:
                 return parts[0]
             return self.all_of(parts) if rel == "all" else self.any_of(parts)
         return self.text(field, term)
+
+    def pinyin(self, term: str) -> Any:
+        """Typed pinyin, spaced or not: the syllables written together; two or more
+        syllables (the last perhaps typed in part) also find the titles they begin."""
+        joined = query_pinyin(term)
+        syllables, partial = pinyin_syllable_count(joined)
+        exact = self.term("pinyin", joined)
+        if syllables < 2:
+            return exact
+        begins = self.regex("pinyin", re.escape(joined) + ".+")
+        return begins if partial else self.any_of([exact, begins])
 
     def text(self, field: str, term: str) -> Any:
         masked = re.search(r"(?<!\\)[*?]", term)
