@@ -479,3 +479,23 @@ def test_852_due_date_in_a_public_note(app: SRUApp, site: Path) -> None:
     codes = {s.get("code") for f in fields for s in f.iter(slim + "subfield")}
     notes = [s.text for f in fields for s in f.iter(slim + "subfield") if s.get("code") == "z"]
     assert fields and "y" not in codes and "On loan, due 2026-12-14" in notes
+
+
+def test_explain_reports_the_address_clients_used(app: SRUApp, site: Path) -> None:
+    """Explain said the config's port even to a client that came through a proxy on another."""
+    zr = "{http://explain.z3950.org/dtd/2.0/}"
+
+    def server_info(answer: Answer) -> tuple[str, str, str]:
+        info = answer.xml.find(f".//{zr}serverInfo")
+        assert info is not None, answer.body[:300]
+        return (info.findtext(zr + "host") or "", info.findtext(zr + "port") or "",
+                info.findtext(zr + "database") or "")
+
+    explain = {"operation": "explain", "version": "1.2"}
+    assert server_info(call(app, explain, headers={"Host": "catalogue.example.org:8443"})) == \
+        ("catalogue.example.org", "8443", "sru")
+    assert server_info(call(app, explain, headers={"Host": "catalogue.example.org"})) == \
+        ("catalogue.example.org", "80", "sru")
+    proxied = _app_with(site, public_url="https://union.example.org/catalogue/sru")
+    assert server_info(call(proxied, explain, headers={"Host": "127.0.0.1:8765"})) == \
+        ("union.example.org", "443", "catalogue/sru")

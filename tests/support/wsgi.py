@@ -40,14 +40,15 @@ class Answer:
 
 def call(app: Any, params: dict[str, str] | list[tuple[str, str]] | None = None, *, method: str = "GET",
          body: bytes = b"", content_type: str = "application/x-www-form-urlencoded",
-         path: str = "/sru", query_string: str | None = None) -> Answer:
-    """Send one request to a WSGI app."""
+         path: str = "/sru", query_string: str | None = None, headers: dict[str, str] | None = None) -> Answer:
+    """Send one request to a WSGI app (``headers``: extra HTTP headers, e.g. Host)."""
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
     environ.update({"REQUEST_METHOD": method, "PATH_INFO": path,
                     "QUERY_STRING": query_string if query_string is not None else urlencode(params or {}),
                     "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
                     "CONTENT_TYPE": content_type})
+    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
     seen: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:

@@ -69,6 +69,8 @@ def _build(file: str, data: dict[str, Any]) -> Config:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")
     if not 0 <= server.z3950_port < 65536:
         raise ConfigError(file, "server.z3950_port", f"expected a TCP port 1-65535 (0: none), got {server.z3950_port}")
+    if server.public_url is not None and not re.match(r"^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$", server.public_url):
+        raise ConfigError(file, "server.public_url", f"expected an http(s) URL, got {server.public_url!r}")
     if not server.base_path.startswith("/"):
         raise ConfigError(file, "server.base_path", f"expected a path starting with /, got {server.base_path!r}")
     for key in ("default_records", "max_records", "max_terms", "max_query_length", "max_clauses", "threads",

@@ -28,6 +28,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8765
     base_path: str = "/sru"
+    public_url: str | None = None
     title: str = "Union catalogue"
     description: str = ""
     default_version: str = "2.0"

@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Address the SRU server binds to; loopback unless you mean to expose it."),
     Setting("server.port", int, 8765, "TCP port of the SRU server."),
     Setting("server.base_path", str, "/sru", "URL path of the SRU endpoint (explain on a bare GET)."),
+    Setting("server.public_url", str, None,
+            "The SRU endpoint's address as clients reach it (behind a proxy), for explain; else the "
+            "address the request came to."),
     Setting("server.title", str, "Union catalogue", "Database title in the SRU explain record."),
     Setting("server.description", str, "Union catalogue of the consortium's member libraries, "
             "with holdings and availability.", "Database description in the SRU explain record."),

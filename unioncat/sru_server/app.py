@@ -16,12 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 
 from unioncat import xmlsafe
-from unioncat.config.model import Config
+from unioncat.config.model import Config, ServerConfig
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, walk
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
@@ -39,6 +39,25 @@ MAX_BODY = 1 << 20
 DIAGNOSTIC_SCHEMA = "info:srw/schema/1/diagnostics-v1.1"
 StartResponse = Callable[..., Any]
 
+
+def public_address(server: ServerConfig, environ: dict[str, Any]) -> tuple[str, int, str]:
+    """Return (host, port, database path) as clients reach the endpoint: ``server.public_url``
+    if set, else the Host header the request carried (the config's port only without one)."""
+    if server.public_url:
+        url = urlsplit(server.public_url)
+        default = 443 if url.scheme == "https" else 80
+        return url.hostname or server.host, url.port or default, url.path.strip("/") or server.base_path.strip("/")
+    scheme = environ.get("wsgi.url_scheme", "http")
+    header = environ.get("HTTP_HOST", "")
+    if header:
+        url = urlsplit(f"{scheme}://{header}")
+        try:
+            port = url.port or (443 if scheme == "https" else 80)
+        except ValueError:  # a Host header with a port that is no port
+            port = int(environ.get("SERVER_PORT") or server.port)
+        return url.hostname or server.host, port, server.base_path.strip("/")
+    return environ.get("SERVER_NAME") or server.host, int(environ.get("SERVER_PORT") or server.port), \
+        server.base_path.strip("/")
 
 class SRUApp:
     """WSGI callable answering SRU explain, searchRetrieve and scan."""
@@ -123,9 +142,8 @@ class SRUApp:
     def explain(self, req: SRURequest, environ: dict[str, Any]) -> etree._Element:
         """Return an explainResponse with the ZeeRex record."""
         root = envelope(req.version, "explain")
-        host = (environ.get("HTTP_HOST") or self.server.host).rsplit(":", 1)[0]
-        port = int(environ.get("SERVER_PORT") or self.server.port)
-        add_record(root, req, ZEEREX_NS, zeerex(self.server, host, port, req.version), 1)
+        host, port, database = public_address(self.server, environ)
+        add_record(root, req, ZEEREX_NS, zeerex(self.server, host, port, req.version, database), 1)
         echo = add(root, "echoedExplainRequest")
         add(echo, "version", req.version)
         add(echo, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)

@@ -55,14 +55,15 @@ def _version() -> str:
         return "0"
 
 
-def zeerex(cfg: ServerConfig, host: str, port: int, protocol_version: str) -> etree._Element:
+def zeerex(cfg: ServerConfig, host: str, port: int, protocol_version: str,
+           database: str = "") -> etree._Element:
     """Return the ZeeRex <explain> record for this server."""
     root = etree.Element(f"{{{ZEEREX_NS}}}explain", nsmap={None: ZEEREX_NS})
     z = f"{{{ZEEREX_NS}}}"
     server = sub(root, z + "serverInfo", protocol="SRU", version=protocol_version, transport="http")
     sub(server, z + "host", host)
     sub(server, z + "port", str(port))
-    sub(server, z + "database", cfg.base_path.strip("/") or "sru")
+    sub(server, z + "database", database or cfg.base_path.strip("/") or "sru")
     db = sub(root, z + "databaseInfo")
     sub(db, z + "title", cfg.title, lang="en", primary="true")
     sub(db, z + "description", cfg.description, lang="en", primary="true")
