@@ -499,3 +499,21 @@ def test_explain_reports_the_address_clients_used(app: SRUApp, site: Path) -> No
     proxied = _app_with(site, public_url="https://union.example.org/catalogue/sru")
     assert server_info(call(proxied, explain, headers={"Host": "127.0.0.1:8765"})) == \
         ("union.example.org", "443", "catalogue/sru")
+
+
+def test_soap_12_is_answered_in_soap_12(app: SRUApp) -> None:
+    """A SOAP 1.2 request was an unknown SRW request "Envelope"; now its answer comes back in a
+    SOAP 1.2 envelope as application/soap+xml, and SOAP 1.1 stays 1.1 as text/xml."""
+    soap12 = "http://www.w3.org/2003/05/soap-envelope"
+    body = (f'<env:Envelope xmlns:env="{soap12}"><env:Body>'
+            '<SRW:searchRetrieveRequest xmlns:SRW="http://www.loc.gov/zing/srw/"><SRW:version>1.2</SRW:version>'
+            '<SRW:query>dc.title=lian</SRW:query><SRW:maximumRecords>2</SRW:maximumRecords>'
+            '</SRW:searchRetrieveRequest></env:Body></env:Envelope>').encode()
+    answer = call(app, method="POST", body=body, content_type="application/soap+xml")
+    assert answer.xml.tag == f"{{{soap12}}}Envelope" and hits(answer) == 4
+    assert answer.headers["Content-Type"].startswith("application/soap+xml")
+    assert len(answer.xml.findall(".//{http://www.loc.gov/zing/srw/}record")) == 2
+    old = call(app, method="POST", body=body.replace(soap12.encode(), b"http://schemas.xmlsoap.org/soap/envelope/"),
+               content_type="text/xml")
+    assert old.xml.tag == "{http://schemas.xmlsoap.org/soap/envelope/}Envelope"
+    assert old.headers["Content-Type"].startswith("text/xml")

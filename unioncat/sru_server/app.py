@@ -26,7 +26,7 @@ from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, So
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
-from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
+from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP12_NS, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
 from unioncat.sru_server.resources import Resources, make_result_set_id, read_result_set_id
@@ -88,19 +88,22 @@ class SRUApp:
                                           SRUDiagnostic(1, "", "internal error; see the server log")))
         log.debug("%s %s %.1f ms", method, environ.get("QUERY_STRING", "")[:200],
                   (time.monotonic() - started) * 1000)
-        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+        # SOAP 1.2 is answered as application/soap+xml (its media type), all else as text/xml.
+        kind = "application/soap+xml" if environ.get("unioncat.soap") == SOAP12_NS else "text/xml"
+        start_response("200 OK", [("Content-Type", f"{kind}; charset=utf-8"),
                                   ("Content-Length", str(len(body)))])
         return [b"" if method == "HEAD" else body]
 
     def handle(self, environ: dict[str, Any], method: str) -> bytes:
         """Return the response document of one request."""
-        soap = False
+        soap = ""
         pairs = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         if method == "POST":
             try:
                 body_pairs, soap = _post_pairs(environ)
             except SRUDiagnostic as diag:
                 return serialize(self.failure(self.server.default_version, "explain", diag))
+            environ["unioncat.soap"] = soap
             pairs += body_pairs
         try:
             version = version_of(pairs, self.server.default_version)
@@ -315,8 +318,9 @@ def _sort_keys(text: str) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
-def _post_pairs(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bool]:
-    """Return the parameters of a POST body (form or SRW SOAP) and whether it was SOAP."""
+def _post_pairs(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], str]:
+    """Return the parameters of a POST body (form or SRW SOAP) and the SOAP envelope's
+    namespace ("" for a form)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -326,24 +330,25 @@ def _post_pairs(environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bool]:
     body = environ["wsgi.input"].read(length) if length else b""
     kind = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if kind in ("text/xml", "application/xml", "application/soap+xml") or body.lstrip()[:1] == b"<":
-        return _soap_pairs(body), True
-    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), False
+        return _soap_pairs(body)
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True), ""
 
 
 _SOAP_OPERATIONS = {"searchRetrieveRequest": "searchRetrieve", "scanRequest": "scan",
                     "explainRequest": "explain"}
 
 
-def _soap_pairs(body: bytes) -> list[tuple[str, str]]:
+def _soap_pairs(body: bytes) -> tuple[list[tuple[str, str]], str]:
     try:
         doc = xmlsafe.fromstring(body)
     except etree.XMLSyntaxError as exc:
         raise SRUDiagnostic(1, "", f"the SOAP request is not well-formed XML: {exc}") from None
     if xmlsafe.has_entity(doc):
         raise SRUDiagnostic(6, "", "entity references are not accepted")
-    request = doc
+    request, soap = doc, SOAP_NS  # a bare SRW request is answered in SOAP 1.1, as before
     if etree.QName(doc).localname == "Envelope":
-        body_elem = doc.find(f"{{{SOAP_NS}}}Body")
+        soap = SOAP12_NS if etree.QName(doc).namespace == SOAP12_NS else SOAP_NS
+        body_elem = doc.find(f"{{{soap}}}Body")
         request = body_elem[0] if body_elem is not None and len(body_elem) else doc
     operation = _SOAP_OPERATIONS.get(etree.QName(request).localname)
     if operation is None:
@@ -352,7 +357,7 @@ def _soap_pairs(body: bytes) -> list[tuple[str, str]]:
     for child in request:
         if isinstance(child.tag, str):
             pairs.append((etree.QName(child).localname, (child.text or "").strip()))
-    return pairs
+    return pairs, soap
 
 
 def _plain(start_response: StartResponse, status: str, text: str,

@@ -26,7 +26,8 @@ SRW_DIAG_NS = "http://www.loc.gov/zing/srw/diagnostic/"
 SRU2_NS = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
 SRU2_SCAN_NS = "http://docs.oasis-open.org/ns/search-ws/scan"
 SRU2_DIAG_NS = "http://docs.oasis-open.org/ns/search-ws/diagnostic"
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"  # SOAP 1.1, as SRW began
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 
 _COMMON = {"operation", "version", "stylesheet"}
 _PARAMS: dict[tuple[str, str], set[str]] = {
@@ -236,11 +237,12 @@ def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: e
         add(record, "recordPosition", position)
 
 
-def serialize(root: etree._Element, stylesheet: str = "", soap: bool = False) -> bytes:
-    """Return the response document as UTF-8 bytes."""
+def serialize(root: etree._Element, stylesheet: str = "", soap: str = "") -> bytes:
+    """Return the response document as UTF-8 bytes, in the SOAP envelope (1.1 or 1.2, by its
+    namespace) that the request came in, if it came in one."""
     if soap:
-        env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"SOAP-ENV": SOAP_NS})
-        etree.SubElement(env, f"{{{SOAP_NS}}}Body").append(root)
+        env = etree.Element(f"{{{soap}}}Envelope", nsmap={"SOAP-ENV" if soap == SOAP_NS else "env": soap})
+        etree.SubElement(env, f"{{{soap}}}Body").append(root)
         root = env
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
     if stylesheet:
