@@ -517,3 +517,22 @@ def test_soap_12_is_answered_in_soap_12(app: SRUApp) -> None:
                content_type="text/xml")
     assert old.xml.tag == "{http://schemas.xmlsoap.org/soap/envelope/}Envelope"
     assert old.headers["Content-Type"].startswith("text/xml")
+
+
+def test_pqf_over_sru_as_zebra_takes_it(app: SRUApp) -> None:
+    """x-pquery and x-pScanClause: PQF in place of CQL (Zebra's extension), answered as the
+    Z39.50 target answers the same PQF; they were ignored, and the request lacked a query."""
+    for pqf, cql in (("@attr 1=4 lian", "dc.title=lian"), ("@and @attr 1=21 history @attr 2=4 @attr 1=31 2000",
+                                                              "dc.subject=history and dc.date>=2000"),
+                     ('@attr 1=4 "lian cheng jue"', 'dc.title="lian cheng jue"')):
+        answer = call(app, {"operation": "searchRetrieve", "version": "1.2", "x-pquery": pqf})
+        assert hits(answer) == hits(search(app, cql)) > 0, pqf
+        assert answer.first("//zs:echoedSearchRetrieveRequest/zs:query/text()") == pqf
+    scan = {"operation": "scan", "version": "1.2", "maximumTerms": "5"}
+    by_pqf = call(app, {**scan, "x-pScanClause": "@attr 1=4 lian"})
+    assert by_pqf.body.split(b"<zs:echoed")[0] == call(app, {**scan, "scanClause": "dc.title=lian"}).body.split(
+        b"<zs:echoed")[0]
+    bad = call(app, {"operation": "searchRetrieve", "version": "1.2", "x-pquery": "@and @attr 1=4"})
+    assert bad.diagnostics() == ["info:srw/diagnostic/1/10"]
+    unknown = call(app, {"operation": "searchRetrieve", "version": "1.2", "x-pquery": "@attr 1=9876 x"})
+    assert unknown.diagnostics() == ["info:srw/diagnostic/1/16"]

@@ -272,3 +272,13 @@ def walk(node: Node) -> list[SearchClause]:
     if isinstance(node, SearchClause):
         return [node]
     return walk(node.left) + walk(node.right)
+
+
+def to_text(node: Node) -> str:
+    """Return CQL text that parses back to this tree (terms quoted, operands bracketed)."""
+    if isinstance(node, SearchClause):
+        mods = "".join(f"/{m.name}{m.relation}{m.value}" for m in node.modifiers)
+        term = '"' + node.term.replace('"', '\\"') + '"'
+        return f"{node.index} {node.relation}{mods} {term}"
+    mods = "".join(f"/{m.name}{m.relation}{m.value}" for m in node.modifiers)
+    return f"({to_text(node.left)}) {node.op}{mods} ({to_text(node.right)})"

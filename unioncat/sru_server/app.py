@@ -26,6 +26,7 @@ from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, So
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
+from unioncat.z3950.rpn import pqf_to_cql
 from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP12_NS, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
@@ -115,6 +116,10 @@ class SRUApp:
                              soap=soap)
         try:
             req = parse_request(pairs, version, self.server)
+            if req.pquery and req.operation == "searchRetrieve":
+                req.query = pqf_to_cql(req.pquery)
+            elif req.pquery and req.operation == "scan":
+                req.scan_clause = pqf_to_cql(req.pquery)
         except SRUDiagnostic as diag:
             operation = next((v for k, v in pairs if k == "operation"), "")
             if operation not in ("searchRetrieve", "scan"):
@@ -253,7 +258,7 @@ class SRUApp:
         """Append echoedSearchRetrieveRequest."""
         echo = add(root, "echoedSearchRetrieveRequest")
         add(echo, "version", req.version)
-        add(echo, "query", req.query)
+        add(echo, "query", req.pquery or req.query)  # a PQF query echoed as sent, as Zebra does
         for name in ("startRecord", "maximumRecords"):
             if name in req.params:
                 add(echo, name, req.params[name])

@@ -61,6 +61,7 @@ class SRURequest:
     sort_keys: str = ""
     facets: tuple[tuple[str, int], ...] = ()  # (CQL index, how many terms): SRU 2.0 facetLimit
     scan_clause: str = ""
+    pquery: str = ""  # x-pquery / x-pScanClause: PQF instead of CQL, as Zebra takes it
     response_position: int = 1
     maximum_terms: int = 20
 
@@ -78,6 +79,11 @@ def version_of(pairs: list[tuple[str, str]], default: str) -> str:
 def parse_request(pairs: list[tuple[str, str]], version: str, cfg: ServerConfig) -> SRURequest:
     """Check the parameters of a request whose version is known; raise SRUDiagnostic."""
     params: dict[str, str] = {}
+    pqf = {k: v for k, v in pairs if k in ("x-pquery", "x-pScanClause") and v.strip()}
+    if "x-pquery" in pqf and not any(k == "query" for k, _ in pairs):
+        pairs = [*pairs, ("query", "")]  # filled from the PQF by the app
+    if "x-pScanClause" in pqf and not any(k == "scanClause" for k, _ in pairs):
+        pairs = [*pairs, ("scanClause", "x")]
     for key, value in pairs:
         if key.startswith("x-"):
             continue
@@ -95,7 +101,8 @@ def parse_request(pairs: list[tuple[str, str]], version: str, cfg: ServerConfig)
     for key in params:
         if key not in allowed:
             raise SRUDiagnostic(8, key, f"unsupported parameter {key!r} in SRU {version} {operation}")
-    req = SRURequest(version, operation, params, stylesheet=params.get("stylesheet", ""))
+    req = SRURequest(version, operation, params, stylesheet=params.get("stylesheet", ""),
+                     pquery=pqf.get("x-pquery" if operation == "searchRetrieve" else "x-pScanClause", ""))
     if "?>" in req.stylesheet or any(c in req.stylesheet for c in '"<>'):
         raise SRUDiagnostic(6, "stylesheet", "the stylesheet URL has characters it cannot carry")
     req.escaping = _escaping(params, family)
@@ -126,7 +133,7 @@ def _number(params: dict[str, str], name: str, default: int, low: int) -> int:
 
 
 def _search_params(req: SRURequest, params: dict[str, str], cfg: ServerConfig) -> None:
-    if "query" not in params:
+    if "query" not in params or not (params["query"] or req.pquery):
         raise SRUDiagnostic(7, "query", "searchRetrieve needs a query")
     req.query = params["query"]
     if params.get("queryType", "cql").strip().lower() not in ("cql", ""):

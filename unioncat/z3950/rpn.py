@@ -144,3 +144,29 @@ def to_cql(rpn: tuple[str, Any], result_set: Callable[[str], Node], depth: int =
         raise Bib1Diagnostic(110, "prox")
     op = {"and": "and", "or": "or", "and-not": "not"}[operator]
     return BooleanNode(op, to_cql(value["rpn1"], result_set, depth + 1), to_cql(value["rpn2"], result_set, depth + 1))
+
+
+# BIB-1 diagnostics of a query, as SRU names them (PQF over SRU); others are a syntax error.
+_SRU_OF_BIB1 = {114: 16, 117: 19, 118: 10, 119: 10, 120: 10, 121: 15, 123: 10, 113: 10, 229: 10, 30: 51}
+
+
+def pqf_to_cql(pqf: str) -> str:
+    """Return the CQL text of a PQF query, as the Z39.50 target reads it (``x-pquery`` and
+    ``x-pScanClause`` over SRU, as Zebra takes them); raise SRUDiagnostic."""
+    from unioncat.cql import to_text
+    from unioncat.z3950.pqf import PQFError, parse_pqf
+
+    try:
+        rpn = parse_pqf(pqf)
+        if rpn.get("attributeSet") not in (None, BIB1):
+            raise Bib1Diagnostic(121, str(rpn.get("attributeSet")))
+
+        def no_sets(name: str) -> Node:
+            raise Bib1Diagnostic(30, name)
+
+        return to_text(to_cql(rpn["rpn"], no_sets))
+    except PQFError as exc:
+        raise SRUDiagnostic(10, pqf[:80], f"PQF syntax error: {exc}") from None
+    except Bib1Diagnostic as exc:
+        raise SRUDiagnostic(_SRU_OF_BIB1.get(exc.condition, 10), exc.addinfo or pqf[:80],
+                            f"BIB-1 {exc.condition}: {exc.addinfo}") from None
