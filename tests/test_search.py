@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -151,3 +152,21 @@ def test_pinyin_as_chinese_readers_type_it(demo: Path) -> None:
     chuan = ids(search(demo, "taiwanchuantongjianzhu"))
     assert chuan and chuan == ids(search(demo, "taiwanzhuantongjianzhu"))
     assert ids(search(demo, "lianchengjue")) == ids(search(demo, "連城訣"))
+
+
+def test_cjk_titles_shown_in_their_script_and_columns_by_width(demo: Path) -> None:
+    """Results showed only the romanised title; the table counted a Chinese character as one column."""
+    from unioncat.text import display_width
+
+    found = search(demo, "連城訣")["records"][0]
+    assert (found["title"], found["title_romanised"]) == ("連城訣", "Lian cheng jue")
+    assert found["author"].startswith("金") and found["author_romanised"].startswith("Jin, Yong")
+    latin = search(demo, "dc.title=history")["records"][0]
+    assert latin["title"] and latin["title_romanised"] == ""  # no 880: the title as catalogued
+    table = CliRunner().invoke(cli, ["--config", str(demo), "search", "lianchengjue or dc.title=history"]).stdout
+    rows = [line for line in table.splitlines() if re.match(r"\s+\d+\. ", line)]
+    assert any("連城訣 (Lian cheng jue)" in row for row in rows) and len(rows) > 2
+    # the year column starts at display column 92 on every row (6 + title 60 + 1 + author 24 + 1)
+    for row in rows:
+        cut = next(i for i in range(len(row) + 1) if display_width(row[:i]) >= 92)
+        assert display_width(row[:cut]) == 92 and re.match(r"(\d{4}| {4})  ", row[cut:]), row

@@ -162,7 +162,8 @@ def test_dc_mods_opacxml_and_isohold(app: SRUApp) -> None:
         return holder[0]
 
     dc = data("dc")
-    assert dc.findtext(f"{{{NS['dc']}}}title") == "Lian cheng jue"  # ISBD " /" chopped
+    # the title in its own script first, then romanised (ISBD " /" chopped)
+    assert [t.text for t in dc.findall(f"{{{NS['dc']}}}title")][:2] == ["連城訣", "Lian cheng jue"]
     assert "URN:ISBN:9573229315" in [e.text for e in dc.findall(f"{{{NS['dc']}}}identifier")]
     mods = data("info:srw/schema/1/mods-v3.6")
     assert mods.tag == f"{{{NS['mods']}}}mods"
@@ -536,3 +537,14 @@ def test_pqf_over_sru_as_zebra_takes_it(app: SRUApp) -> None:
     assert bad.diagnostics() == ["info:srw/diagnostic/1/10"]
     unknown = call(app, {"operation": "searchRetrieve", "version": "1.2", "x-pquery": "@attr 1=9876 x"})
     assert unknown.diagnostics() == ["info:srw/diagnostic/1/16"]
+
+
+def test_titles_in_their_script_in_dc_and_mods(app: SRUApp) -> None:
+    dc = search(app, "dc.title=lian and dc.title=cheng and dc.title=jue", recordSchema="dc")
+    titles = dc.xml.xpath("//dc:title/text()", namespaces={"dc": "http://purl.org/dc/elements/1.1/"})
+    assert titles[:2] == ["連城訣", "Lian cheng jue"]
+    mods = search(app, "dc.title=lian and dc.title=cheng and dc.title=jue", recordSchema="mods")
+    ns = {"m": "http://www.loc.gov/mods/v3"}
+    pair = mods.xml.xpath("//m:titleInfo[@altRepGroup='01']", namespaces=ns)
+    assert [p.findtext("m:title", namespaces=ns) for p in pair] == ["連城訣", "Lian cheng jue"]
+    assert pair[1].get("transliteration") == "ALA-LC"

@@ -7,6 +7,7 @@ from lxml import etree
 from pymarc import Record, record_to_xml
 
 from unioncat.models import LoadStats, StoredRecord
+from unioncat.text import fit
 
 
 def format_import_summary(stats: LoadStats, harvest: bool = False) -> str:
@@ -195,7 +196,10 @@ def format_search(result: dict[str, Any], elapsed: float) -> str:
              f"{result['offset'] + 1 if result['records'] else 0}-{result['offset'] + len(result['records'])}"]
     for n, rec in enumerate(result["records"], result["offset"] + 1):
         copies = ", ".join(f"{m}: {c['available']}/{c['total']}" for m, c in rec["copies"].items()) or "no items"
-        lines.append(f"{n:>4}. {rec['title'][:60]:<60} {rec['author'][:24]:<24} {rec['year'] or '':>4}  {copies}")
+        title = rec["title"] + (f" ({rec['title_romanised']})" if rec.get("title_romanised") else "")
+        author = rec["author"] + (f" ({rec['author_romanised']})" if rec.get("author_romanised") else "")
+        # columns by display width: a Chinese character takes two
+        lines.append(f"{n:>4}. {fit(title, 60)} {fit(author, 24)} {rec['year'] or '':>4}  {copies}")
         lines.append(f"      {rec['id']}  members: {', '.join(rec['members'])}")
     for name, counts in result["facets"].items():
         lines.append(f"{name}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))

@@ -43,3 +43,31 @@ def fold(text: str) -> str:
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = _NON_WORD.sub(" ", text.replace("_", " "))
     return " ".join(text.split())
+
+
+_ISBD_TAIL = re.compile(r"[\s/:;,=+]+$|(?<=[^.\s]{3})\.$")
+
+
+def shown(vernacular: str, romanised: str) -> tuple[str, str]:
+    """Return (the form to show, the romanised form beside it): a title or name in its own
+    script where the record has one (880), else the romanised form alone; ISBD marks off."""
+    vernacular, romanised = _ISBD_TAIL.sub("", vernacular or ""), _ISBD_TAIL.sub("", romanised or "")
+    return (vernacular, romanised) if vernacular else (romanised, "")
+
+
+def display_width(text: str) -> int:
+    """Return the columns a terminal gives text: wide and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1
+               for c in text)
+
+
+def fit(text: str, width: int) -> str:
+    """Cut text to at most width columns and pad it to exactly width (wide characters count two)."""
+    out, used = [], 0
+    for char in text:
+        w = display_width(char)
+        if used + w > width:
+            break
+        out.append(char)
+        used += w
+    return "".join(out) + " " * (width - used)

@@ -68,6 +68,7 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
             format=format_label(best.material, formats.get(parts[0][2], "marc21")),
             sort_title=fold(best.title),
             display={"title": best.title, "author": best.author, "year": best.year,
+                     "title_vernacular": best.title_vernacular, "author_vernacular": best.author_vernacular,
                      "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],
                      "sources": sorted({p[2] for p in parts})})
 

@@ -53,6 +53,10 @@ class DocParts:
     material: str = ""
     title: str = ""
     author: str = ""
+    # The title and main entry in their own script where the record has them (MARC 21's 880
+    # linked to 245 and 1XX), with ``title``/``author`` then the romanised form beside them.
+    title_vernacular: str = ""
+    author_vernacular: str = ""
     control_number: str = ""  # 001: searchable as a local number
     all_text: list[str] = field(default_factory=list)  # every data field, for "any"
 
@@ -110,7 +114,18 @@ def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
         parts.language = next(iter(parts.text["language"]), "")
     parts.title = next(iter(parts.text["title"]), "")
     parts.author = next(iter(parts.text["author"]), "")
+    if fmt == "marc21":
+        parts.title_vernacular = _linked(found, ("245",), "abnp")
+        parts.author_vernacular = _linked(found, ("100", "110", "111"), "abcdnpq")
     return parts
+
+
+def _linked(found: list[tuple[str, str, Subfields]], tags: tuple[str, ...], codes: str) -> str:
+    """Return the 880 linked ($6) to the first of tags, its subfields in codes joined."""
+    for tag, _, subs in found:
+        if tag == "880" and next((v for c, v in subs if c == "6"), "")[:3] in tags:
+            return " ".join(v.strip() for c, v in subs if c in codes and v.strip())
+    return ""
 
 
 def _year(text: str) -> int | None:

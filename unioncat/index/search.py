@@ -13,6 +13,7 @@ from unioncat.cql import BooleanNode, CQLQuery, Modifier, SearchClause, SortKey,
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.engine import open_engine
 from unioncat.store import Store
+from unioncat.text import shown
 
 
 def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset: int = 0,
@@ -36,7 +37,10 @@ def run_search(store: Store, cfg: Config, query: str, *, limit: int = 10, offset
     records = []
     for master, display in zip(hits.ids, hits.displays):
         copies = _copies(store, display)
-        records.append({"id": master, "title": display.get("title", ""), "author": display.get("author", ""),
+        title, title_romanised = shown(display.get("title_vernacular", ""), display.get("title", ""))
+        author, author_romanised = shown(display.get("author_vernacular", ""), display.get("author", ""))
+        records.append({"id": master, "title": title, "title_romanised": title_romanised,
+                        "author": author, "author_romanised": author_romanised,
                         "year": display.get("year"), "members": display.get("members", []),
                         "copies": copies})
     return {"total": hits.total, "offset": offset, "records": records, "facets": hits.facets}

@@ -38,6 +38,7 @@ from typing import Any
 from lxml import etree
 
 from unioncat import xmlsafe
+from unioncat.text import shown
 from unioncat.marc.fields import MarcField
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
@@ -212,9 +213,12 @@ def dc(master_id: str, parts: Any) -> etree._Element:
     root = etree.Element(f"{{{SRW_DC_NS}}}dc", nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
     d = f"{{{DC_NS}}}"
     text = chopped(parts)
-    for value in text.get("title", [])[:1]:
-        sub(root, d + "title", value)
-    for value in text.get("author", []):
+    title, romanised = shown(getattr(parts, "title_vernacular", ""), next(iter(text.get("title", [])), ""))
+    for value in (title, romanised):  # the title in its own script first, then romanised
+        if value:
+            sub(root, d + "title", value)
+    author = shown(getattr(parts, "author_vernacular", ""), "")[0]
+    for value in dict.fromkeys(([author] if author else []) + text.get("author", [])):
         sub(root, d + "creator", value)
     for value in text.get("subject", []):
         sub(root, d + "subject", value)
@@ -242,10 +246,15 @@ def mods(master_id: str, parts: Any) -> etree._Element:
     m = f"{{{MODS_NS}}}"
     root = etree.Element(m + "mods", {"version": "3.7"}, nsmap={None: MODS_NS})
     text = chopped(parts)
-    for i, value in enumerate(text.get("title", [])[:2]):
-        info = sub(root, m + "titleInfo", **({"type": "alternative"} if i else {}))
+    vernacular, romanised = shown(getattr(parts, "title_vernacular", ""), next(iter(text.get("title", [])), ""))
+    if romanised:  # the title in its own script and romanised, paired as MODS pairs them
+        sub(sub(root, m + "titleInfo", altRepGroup="01"), m + "title", vernacular)
+        sub(sub(root, m + "titleInfo", altRepGroup="01", transliteration="ALA-LC"), m + "title", romanised)
+    for i, value in enumerate(text.get("title", [])[:2] if not romanised else text.get("title", [])[1:2]):
+        info = sub(root, m + "titleInfo", **({"type": "alternative"} if i or romanised else {}))
         sub(info, m + "title", value)
-    for i, value in enumerate(text.get("author", [])):
+    author = shown(getattr(parts, "author_vernacular", ""), "")[0]
+    for i, value in enumerate(dict.fromkeys(([author] if author else []) + text.get("author", []))):
         name = sub(root, m + "name", **({"usage": "primary"} if i == 0 else {}))
         sub(name, m + "namePart", value)
     kind = _TYPES.get(parts.material[:1], "")

@@ -31,7 +31,7 @@ from unioncat.index.fields import DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
 from unioncat.sru_server.explain import NOT_SCANNABLE
-from unioncat.text import fold
+from unioncat.text import fold, shown
 from unioncat.store import Store
 
 log = logging.getLogger("unioncat.serving")
@@ -166,7 +166,10 @@ class Resources:
         text = records.chopped(parts)
         published = ", ".join(v for v in (" : ".join(text.get("place", [])[:1] + text.get("publisher", [])[:1]),
                                           str(parts.year or "")) if v)
-        return {"title": next(iter(text.get("title", [])), ""), "author": next(iter(text.get("author", [])), ""),
+        title, romanised = shown(parts.title_vernacular, next(iter(text.get("title", [])), ""))
+        author, author_romanised = shown(parts.author_vernacular, next(iter(text.get("author", [])), ""))
+        return {"title": title + (f" / {romanised}" if romanised else ""),
+                "author": author + (f" / {author_romanised}" if author_romanised else ""),
                 "publication": published, "isbn": next(iter(text.get("isbn", [])), "").split(" ")[0],
                 "id": master}
 
