@@ -30,3 +30,13 @@ def test_exported_members() -> None:
     assert unioncat.harvester.__all__ == ["FileHarvester", "HARVESTERS", "Harvester", "OAIHarvester", "SRUHarvester",
                                           "Z3950Harvester",
                                           "expand_paths", "local_id_for"]
+
+
+def test_the_first_configuration_in_the_readme_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from unioncat.config import load_config
+
+    section = README.split("## A first configuration", 1)[1].split("Then `unioncat status`", 1)[0]
+    block = "\n".join(line[4:] for line in section.splitlines() if line.startswith("    "))
+    (tmp_path / "unioncat.toml").write_text(block, encoding="utf-8")
+    cfg = load_config(str(tmp_path / "unioncat.toml"))
+    assert [s.type for s in cfg.sources] == ["file", "oai", "sru", "z3950"]
