@@ -29,7 +29,15 @@ def test_golden_marc21_document() -> None:
         "subject": ["botany", "medical", "homeopathy", "materia", "medica", "and", "therapeutics"],
         "publisher": ["p", "h", "mallen", "company"], "place": ["chicago"], "series": [],
         "notes": ["homeopathic", "formulae"], "classification": ["rx671", "a92"], "language": [],
-        "isbn": [], "issn": [], "ids": ["00000002", "ocolc", "5853149", "00000002"], "pinyin": []}
+        "isbn": [], "issn": [], "ids": ["00000002", "ocolc", "5853149", "00000002"], "pinyin": [],
+        # browse headings: folded form, US, as catalogued (ISBD marks at the end dropped)
+        "title_heading": ["botanical materia medica and pharmacology drugs considered from a botanical "
+                          "pharmaceutical physiological therapeutical and toxicological standpoint\x1f"
+                          "Botanical materia medica and pharmacology; drugs considered from a botanical, "
+                          "pharmaceutical, physiological, therapeutical and toxicological standpoint"],
+        "author_heading": ["aurand samuel herbert 1854\x1fAurand, Samuel Herbert, 1854-"],
+        "subject_heading": ["botany medical\x1fBotany, Medical",
+                            "homeopathy materia medica and therapeutics\x1fHomeopathy Materia medica and therapeutics"]}
     assert (parts.year, parts.language, parts.material) == (1899, "eng", "am")  # type: ignore[attr-defined]
     assert len(fields["any"]) == 51 and {"homeopathic", "chicago", "5853149"} <= set(fields["any"])
 
@@ -41,6 +49,7 @@ def test_golden_cnmarc_document() -> None:
     assert fields["isbn"] == ["9789573229315", "9573229315"]
     assert fields["place"] == ["台北", "北市"] and fields["language"] == ["chi"]
     assert {"lianchengjue", "lian", "jinyong"} <= set(fields["pinyin"])
+    assert fields["title_heading"] == ["连城诀\x1f連城訣"] and fields["author_heading"] == ["金庸\x1f金 庸"]
     assert parts.year == 2000  # type: ignore[attr-defined]
 
 

@@ -22,6 +22,7 @@ from unioncat.config import load_config
 from unioncat.sru_server import create_app
 from unioncat.sru_server.app import SRUApp
 from tests.peers import free_port, need_peers
+from unioncat.text import fold
 from tests.support.demo_site import assert_harvested_completely, demo_site
 from tests.support.wsgi import NS, Answer, call
 
@@ -298,14 +299,17 @@ def test_scan_terms_counts_and_positions(app: SRUApp) -> None:
         return [(t.findtext(f"{{{NS['zs']}}}value"), int(t.findtext(f"{{{NS['zs']}}}numberOfRecords") or 0))
                 for t in answer.xml.iter(f"{{{NS['zs']}}}term")]
 
+    # titles, names and subjects are browsed as whole headings (two-character index pieces before),
+    # sorted and matched folded, shown as catalogued; == finds exactly a heading's records
     terms = scan("dc.title=lian", maximumTerms="6")
-    assert terms[0][0] == "lian" and len(terms) == 6 and [t for t, _ in terms] == sorted(t for t, _ in terms)
+    assert terms[0][0] == "Lian cheng jue" and len(terms) == 6
+    assert [fold(t) for t, _ in terms] == sorted(fold(t) for t, _ in terms)
     for term, count in terms:
-        assert hits(search(app, f'dc.title="{term}"', maximumRecords="0")) == count
+        assert hits(search(app, f'dc.title=="{term}"', maximumRecords="0")) == count
     around = scan("dc.title=lian", maximumTerms="6", responsePosition="3")
-    assert around[2][0] == "lian" and around[3:] == terms[1:4]
+    assert around[2][0] == "Lian cheng jue" and around[3:] == terms[1:4]
     after = scan("dc.title=lian", maximumTerms="3", responsePosition="0")
-    assert after == terms[1:4]
+    assert after == terms[:3]  # "lian" is no heading itself: the list starts after where it would be
     members = scan("bath.possessingInstitution=a", maximumTerms="10")
     assert [t for t, _ in members] == ["CITY", "DIST", "UNIV", "VILL"]
     v2 = call(app, {"operation": "scan", "version": "2.0", "scanClause": "dc.title=lian"}).xml
@@ -548,3 +552,19 @@ def test_titles_in_their_script_in_dc_and_mods(app: SRUApp) -> None:
     pair = mods.xml.xpath("//m:titleInfo[@altRepGroup='01']", namespaces=ns)
     assert [p.findtext("m:title", namespaces=ns) for p in pair] == ["連城訣", "Lian cheng jue"]
     assert pair[1].get("transliteration") == "ALA-LC"
+
+
+def test_browse_lists_whole_headings(app: SRUApp) -> None:
+    """Scan of dc.title=中国 listed two-character index pieces (低语, 况与); now whole titles,
+    Traditional and Simplified together, names and subjects as headings too."""
+    def scan(clause: str) -> list[str]:
+        answer = call(app, {"operation": "scan", "version": "1.2", "scanClause": clause, "maximumTerms": "20"})
+        return [t.findtext(f"{{{NS['zs']}}}value") or "" for t in answer.xml.iter(f"{{{NS['zs']}}}term")]
+
+    titles = scan("dc.title=中国")
+    assert len(titles) == 20 and all(fold(t).replace(" ", "").startswith("中国") for t in titles), titles
+    assert "中国发展报告" in titles and any(t.startswith("中國") for t in titles)  # both scripts, as catalogued
+    assert scan("dc.title=中國")[:3] == titles[:3]  # Traditional finds the same place in the list
+    names = scan("dc.creator=jin")
+    assert names[0] == "Jin, Yong, 1924-"
+    assert all(len(fold(h)) > 3 for h in scan("dc.subject=history"))

@@ -23,6 +23,7 @@ from unioncat.index.query import AvailableSets, TantivyBuilder, field_for
 TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
                 "classification", "isbn", "issn", "ids", "any", "pinyin")
 RAW_FIELDS = ("id", "member", "language", "format")
+HEADING_FIELDS = ("title_heading", "author_heading", "subject_heading")  # whole headings, for browse
 FACETS = {"library": "member", "member": "member", "language": "language", "format": "format",
           "year": "year"}
 WRITER_HEAP = 96 << 20
@@ -61,6 +62,8 @@ def schema() -> tantivy.Schema:
         builder.add_text_field(name, stored=name == "id", tokenizer_name="raw", fast=True,
                                index_option="basic")
     builder.add_text_field("sort_title", stored=False, tokenizer_name="raw", fast=True, index_option="basic")
+    for name in HEADING_FIELDS:
+        builder.add_text_field(name, stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("year", stored=False, indexed=True, fast=True)
     builder.add_bytes_field("display", stored=True)
     return builder.build()
@@ -82,7 +85,8 @@ class TantivyEngine:
         try:
             self.index = tantivy.Index(schema(), path=path, reuse=True)
         except ValueError as exc:
-            raise SearchIndexError(f"{path}: cannot open the search index: {exc}") from exc
+            raise SearchIndexError(f"{path}: cannot open the search index ({exc}); an index built by an "
+                                   "earlier unioncat needs `unioncat index --rebuild`") from exc
         self.schema = self.index.schema
         self._writer: tantivy.IndexWriter | None = None
 
@@ -125,6 +129,9 @@ class TantivyEngine:
             toks = doc.fields.get(name) or []
             if toks:
                 out.add_text(name, " ".join(toks))
+        for name in HEADING_FIELDS:
+            for heading in doc.fields.get(name) or []:
+                out.add_text(name, heading)
         for member in doc.members:
             out.add_text("member", member.upper())
         if doc.language:

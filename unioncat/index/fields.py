@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from unioncat.dedup.normalize import isbn13, issn
 from unioncat.index.analyzers import pinyin_tokens, tokens
 from unioncat.marc.fields import Subfields, record_fields
-from unioncat.text import fold, has_cjk
+from unioncat.text import CJK_CLASS, fold, has_cjk
 
 MAPPING: dict[str, dict[str, str]] = {
     "marc21": {
@@ -151,6 +151,35 @@ def identifier_tokens(parts: DocParts) -> dict[str, list[str]]:
     return {"isbn": isbns, "issn": issns, "ids": ids}
 
 
+HEADINGS = {"title": "title_heading", "author": "author_heading", "subject": "subject_heading"}
+HEADING_SEP = "\x1f"  # between a heading's folded form (sorted, matched) and its form as catalogued
+_ISBD_TAIL = re.compile(r"[\s/:;,=+／：；，＝]+$|(?<=[^.\s]{3})\.$")
+_CJK_SPACE = re.compile(f"(?<=[{CJK_CLASS}]) (?=[{CJK_CLASS}])")
+
+
+def heading_key(text: str) -> str:
+    """Return the form a heading is sorted and matched by: folded (case, accents, Traditional
+    and Simplified, punctuation), spaces between CJK characters dropped."""
+    return _CJK_SPACE.sub("", fold(text))
+
+
+def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
+    """Return the browse headings of a master record per heading field: each whole title, name
+    and subject as ``folded<US>as catalogued``, one form per folded heading (so Traditional and
+    Simplified, or two cases, of one heading count the record once)."""
+    out: dict[str, list[str]] = {}
+    for source, target in HEADINGS.items():
+        seen: dict[str, str] = {}
+        for part in members:
+            for value in part.text.get(source, []):
+                shown = _ISBD_TAIL.sub("", " ".join(value.split()))[:180]
+                key = heading_key(shown)
+                if key and key not in seen:
+                    seen[key] = shown
+        out[target] = [f"{key}{HEADING_SEP}{shown}" for key, shown in seen.items()]
+    return out
+
+
 def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
     """Return the token lists of a master document from its members' parts."""
     fields: dict[str, list[str]] = {}
@@ -163,4 +192,5 @@ def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
            if has_cjk(v)]
     fields["pinyin"] = [tok for value in cjk for tok in pinyin_tokens(value)]
     fields["any"] = [tok for part in members for value in part.all_text for tok in tokens(value)]
+    fields.update(heading_terms(members))
     return fields

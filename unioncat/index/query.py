@@ -26,6 +26,7 @@ from unioncat.cql import BooleanNode, CQLQuery, Node, SearchClause
 from unioncat.dedup.normalize import isbn13
 from unioncat.errors import SRUDiagnostic
 from unioncat.index.analyzers import pinyin_syllable_count, query_pinyin, tokens
+from unioncat.index.fields import HEADING_SEP, HEADINGS, heading_key
 from unioncat.text import fold, has_cjk
 
 INDEXES: dict[str, str] = {
@@ -174,6 +175,8 @@ class Translator:
             return self.term("isbn", code or fold(term).replace(" ", ""))
         if field == "pinyin":
             return self.pinyin(term)
+        if rel == "==" and field in HEADINGS:  # exactly this heading: what scan lists
+            return self.regex(HEADINGS[field], re.escape(heading_key(term) + HEADING_SEP) + ".*")
         if rel in ("all", "any"):
             parts = [self.text(field, word) for word in term.split()]
             if not parts:

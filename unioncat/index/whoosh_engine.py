@@ -14,18 +14,19 @@ from typing import Any
 from whoosh import fields as wf
 from whoosh import index as windex
 from whoosh import sorting
-from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.analysis import RegexTokenizer, SpaceSeparatedTokenizer
 
 from unioncat.cql import CQLQuery, SortKey
 from unioncat.errors import SearchIndexError, SRUDiagnostic
-from unioncat.index.engine import FACETS, TOKEN_FIELDS, IndexDocument, SearchHits, terms_window
+from unioncat.index.engine import FACETS, HEADING_FIELDS, TOKEN_FIELDS, IndexDocument, SearchHits, terms_window
 from unioncat.index.query import AvailableSets, WhooshBuilder, field_for
 
 
 def whoosh_schema() -> wf.Schema:
     """Return the Whoosh schema matching the tantivy one."""
     text = {name: wf.TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=True) for name in TOKEN_FIELDS}
-    return wf.Schema(id=wf.ID(stored=True, unique=True),
+    headings = {name: wf.TEXT(analyzer=RegexTokenizer(r"[^\x1e]+"), phrase=False) for name in HEADING_FIELDS}
+    return wf.Schema(id=wf.ID(stored=True, unique=True), **headings,
                      member=wf.KEYWORD(lowercase=False), language=wf.ID(), format=wf.ID(),
                      sort_title=wf.ID(sortable=True), year=wf.NUMERIC(int, bits=32, sortable=True),
                      display=wf.STORED(), **text)
@@ -55,6 +56,7 @@ class WhooshEngine:
         writer = self.writer()
         for doc in docs:
             values: dict[str, Any] = {name: " ".join(doc.fields.get(name) or []) for name in TOKEN_FIELDS}
+            values.update({name: "\x1e".join(doc.fields.get(name) or []) for name in HEADING_FIELDS})
             values = {k: v for k, v in values.items() if v}
             if doc.year is not None:
                 values["year"] = doc.year

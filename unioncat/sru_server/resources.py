@@ -27,7 +27,7 @@ from unioncat.errors import SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
-from unioncat.index.fields import DocParts, record_parts
+from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, heading_key, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.sru_server import records
 from unioncat.sru_server.explain import NOT_SCANNABLE
@@ -179,8 +179,11 @@ class Resources:
         return record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21"))
 
     def scan_start(self, index: str, term: str) -> str:
-        """Return a scan's start term as the index holds terms (folded, first token)."""
+        """Return a scan's start term as the index holds terms (folded; the first token, or
+        for titles, names and subjects the whole heading)."""
         field = field_for(index)
+        if field in HEADINGS:
+            return heading_key(term)
         if field in RAW_FIELDS:
             return term.strip().upper() if field == "member" else term.strip()
         words = tokens(term)
@@ -188,18 +191,47 @@ class Resources:
 
     def scan(self, index: str, term: str, position: int, count: int) -> list[tuple[str, int]]:
         """Return ``count`` terms of a CQL index around ``term``, with record counts: the
-        start term at ``position`` (1 = first; 0 = only the terms after it)."""
+        start term at ``position`` (1 = first; 0 = only the terms after it).  Titles, names
+        and subjects list whole headings as catalogued."""
+        return [(shown, n) for _, shown, n in self.scan_entries(index, term, position, count)]
+
+    def scan_entries(self, index: str, term: str, position: int, count: int) -> list[tuple[str, str, int]]:
+        """Return scan entries as (sort key, term as shown, record count)."""
         field = field_for(index)
         if field in NOT_SCANNABLE:
             raise SRUDiagnostic(16, index, f"{index} cannot be scanned")
         start = self.scan_start(index, term)
+        target = HEADINGS.get(field, field)
         before, wanted = (0, count + 1) if position == 0 else (position - 1, count)
+        if target != field:  # headings: fetch a margin, then one entry per folded heading
+            before, wanted = before * 2 + 2, wanted * 2 + 2
         engine = self.engine()
-        found = engine.terms(field, start, wanted, before, whole=False)
+        found = engine.terms(target, start, wanted + before if target != field else wanted, before,
+                             whole=False)
         if found is None:  # the window runs past the dictionary's first or last prefix block
-            whole = self._whole.get(field, lambda: engine.all_terms(field))
+            whole = self._whole.get(target, lambda: engine.all_terms(target))
             found = terms_window(whole, start, before, wanted)
-        return [t for t in found if t[0] != start][:count] if position == 0 else found
+        entries = [(t, t, n) for t, n in found] if target == field else _headings(found)
+        if target != field:
+            at = next((i for i, e in enumerate(entries) if e[0] >= start), len(entries))
+            first = max(at - (0 if position == 0 else position - 1), 0)
+            entries = entries[first:]
+        if position == 0:
+            return [e for e in entries if e[0] != start][:count]
+        return entries[:count]
+
+
+def _headings(found: list[tuple[str, int]]) -> list[tuple[str, str, int]]:
+    """Merge heading terms (``folded<US>as catalogued``) that fold alike: the first form, the
+    counts added (each record holds one form of a folded heading)."""
+    out: list[tuple[str, str, int]] = []
+    for term, n in found:
+        key, _, shown = term.partition(HEADING_SEP)
+        if out and out[-1][0] == key:
+            out[-1] = (key, out[-1][1], out[-1][2] + n)
+        else:
+            out.append((key, shown or key, n))
+    return out
 
 
 def make_result_set_id(query: str, sort_keys: str) -> str:

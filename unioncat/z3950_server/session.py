@@ -287,18 +287,18 @@ class Session:
             if count < 0 or position < 0 or position > count + 1:
                 raise Bib1Diagnostic(120 if position > count + 1 else 126, f"{position} of {count}")
             try:
-                terms = self.res.scan(found.index, found.term.rstrip("*"), position, count)
+                scanned = self.res.scan_entries(found.index, found.term.rstrip("*"), position, count)
             except SRUDiagnostic as diag:
                 raise bib1(diag) from None
         except (Bib1Diagnostic, UnioncatError) as exc:
             return "scanResponse", {"scanStatus": 6, "numberOfEntriesReturned": 0,
                                     "entries": {"nonsurrogateDiagnostics": [("defaultFormat", _diag(exc))]}}
         entries = [("termInfo", {"term": ("general", t.encode("utf-8")), "displayTerm": t, "globalOccurrences": n})
-                   for t, n in terms]
+                   for _, t, n in scanned]
         # Where the start term stands (or would stand) in the list: after the terms before it,
         # so one past the end when the scan ran off the end of the term list.
         start_term = self.res.scan_start(found.index, found.term.rstrip("*"))
-        before = sum(1 for t, _ in terms if t < start_term)
+        before = sum(1 for key, _, _ in scanned if key < start_term)
         # Fewer terms than asked: the term list ran out, partial-5 as YAZ targets (Zebra) say.
         status = 0 if len(entries) >= count else 5
         return "scanResponse", {"stepSize": 0, "scanStatus": status, "numberOfEntriesReturned": len(entries),
