@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 
 from unioncat.cli import cli
 from unioncat.config import load_config
@@ -73,7 +74,7 @@ def test_explain_describes_indexes_schemas_and_limits(app: SRUApp, version: str,
     assert {("bath", "possessingInstitution"), ("local", "available"), ("dc", "title"), ("cql", "serverChoice"),
             ("rec", "id"), ("bath", "isbn"), ("dc", "date")} <= names
     schemas = {s.get("name") for s in explain.iter(f"{{{NS['zr']}}}schema")}
-    assert schemas == {"marcxml", "dc", "mods", "opacxml", "isohold"}
+    assert schemas == {"marcxml", "dc", "mods", "opacxml", "isohold", "unimarcxml"}
     settings = {(s.get("type"), s.text) for s in explain.iter(f"{{{NS['zr']}}}setting")}
     assert ("maximumRecords", "100") in settings
     assert explain.findtext(f".//{{{NS['zr']}}}databaseInfo/{{{NS['zr']}}}title") == "Union catalogue"
@@ -568,3 +569,37 @@ def test_browse_lists_whole_headings(app: SRUApp) -> None:
     names = scan("dc.creator=jin")
     assert names[0] == "Jin, Yong, 1924-"
     assert all(len(fold(h)) > 3 for h in scan("dc.subject=history"))
+
+
+def test_cnmarc_only_masters_go_out_as_marc21(app: SRUApp, site: Path) -> None:
+    """The 26 CNMARC-only masters went out as marcxml in the MARC 21 namespace with UNIMARC tags:
+    no title for a MARC 21 OPAC, and fixed-length data as the author."""
+    from tests.test_crosswalk import slim_problems
+
+    with sqlite3.connect(site.parent / "var" / "store.db") as db:
+        only = [m for (m,) in db.execute("SELECT master_id FROM clusters GROUP BY master_id HAVING"
+                                          " sum(record_id NOT LIKE 'UNIV.%') = 0")]
+    assert len(only) == 26
+    slim = "{http://www.loc.gov/MARC21/slim}"
+    for master in only:
+        answer = search(app, f"rec.id={master}", recordSchema="marcxml")
+        record = answer.xml.find(f".//{slim}record")
+        assert record is not None, answer.body[:300]
+        tags = [d.get("tag") for d in record.iter(f"{slim}datafield")]
+        assert "245" in tags and not {"200", "210", "215", "690"} & set(tags)  # MARC 21 tags only
+        assert not slim_problems(etree.tostring(record)), master
+        dc = search(app, f"rec.id={master}", recordSchema="dc")
+        title = dc.xml.find(".//{http://purl.org/dc/elements/1.1/}title")
+        assert title is not None and title.text
+
+
+def test_unimarc_records_as_catalogued_under_their_own_schema(app: SRUApp) -> None:
+    unimarc = "info:srw/schema/8/unimarcxml-v0.1"
+    answer = search(app, "dc.title=lian and dc.title=cheng and dc.title=jue", recordSchema="unimarcxml")
+    record = answer.xml.find(f".//{{{unimarc}}}record")
+    assert record is not None and answer.first("//zs:recordSchema/text()") == unimarc
+    tags = [d.get("tag") for d in record.iter(f"{{{unimarc}}}datafield")]
+    assert "200" in tags and "245" not in tags and "852" in tags
+    # a master with no UNIMARC member: a surrogate diagnostic 67 in the record's place
+    marc21_only = search(app, "dc.title=history", recordSchema="unimarcxml", maximumRecords="1")
+    assert marc21_only.diagnostics() == ["info:srw/diagnostic/1/67"]

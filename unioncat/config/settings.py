@@ -57,7 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.default_version", str, "2.0",
             "SRU version assumed when a request names none (as YAZ and Zebra do).", ("1.1", "1.2", "2.0")),
     Setting("server.default_schema", str, "marcxml", "recordSchema when a request names none.",
-            ("marcxml", "dc", "mods", "opacxml", "isohold")),
+            ("marcxml", "dc", "mods", "opacxml", "isohold", "unimarcxml")),
     Setting("server.default_records", int, 10, "maximumRecords when a request names none."),
     Setting("server.max_records", int, 100,
             "Most records one searchRetrieve returns; larger maximumRecords values are cut to it."),

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from pymarc import Record
 
 from unioncat.errors import DedupError
+from unioncat.marc.crosswalk import unimarc_to_marc21
 from unioncat.marc.fields import MarcField, all_fields
 from unioncat.marc.records import fields_to_pymarc
 from unioncat.models import StoredRecord
@@ -114,10 +115,22 @@ def master_fields(store: Store, master_id: str, of_family: str | None = None,
     return leader, fields
 
 
+def marc21_fields(store: Store, master_id: str,
+                  ids: Sequence[str] | None = None) -> tuple[str, list[MarcField]]:
+    """Return the master record as MARC 21: built from its MARC 21 members, or, when it has
+    only UNIMARC/CNMARC ones, their record through the UNIMARC to MARC 21 crosswalk."""
+    found = members(store, master_id, ids)
+    try:
+        best_member(store, master_id, found, "marc21")
+    except DedupError:
+        return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids))
+    return master_fields(store, master_id, "marc21", ids)
+
+
 def _key(value: str | list[tuple[str, str]]) -> str:
     return value if isinstance(value, str) else " ".join(v for _, v in value)
 
 
 def master_record(store: Store, master_id: str) -> Record:
-    """Build the master record (see :func:`master_fields`) as a pymarc Record."""
-    return fields_to_pymarc(*master_fields(store, master_id))
+    """Build the master record as a MARC 21 pymarc Record (see :func:`marc21_fields`)."""
+    return fields_to_pymarc(*marc21_fields(store, master_id))

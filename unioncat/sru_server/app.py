@@ -247,6 +247,9 @@ class SRUApp:
         assert req.schema is not None
         try:
             data = self.res.render(req.schema.name, master, display)
+        except SRUDiagnostic as diag:  # e.g. 67: no record in the schema asked for
+            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, diag), position)
+            return
         except (UnioncatError, ValueError, KeyError) as exc:
             log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, exc)
             diag = SRUDiagnostic(64, master, f"record {master} is unavailable: {exc}")

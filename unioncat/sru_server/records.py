@@ -42,6 +42,7 @@ from unioncat.text import shown
 from unioncat.marc.fields import MarcField
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
+UNIMARC_NS = "info:srw/schema/8/unimarcxml-v0.1"  # as Alma's SRU serves UNIMARC (BNU's sample)
 DC_NS = "http://purl.org/dc/elements/1.1/"
 SRW_DC_NS = "info:srw/schema/1/dc-schema"
 MODS_NS = "http://www.loc.gov/mods/v3"
@@ -66,6 +67,8 @@ SCHEMAS: tuple[Schema, ...] = (
     Schema("mods", "http://www.loc.gov/mods/v3", "MODS 3", f"{{{MODS_NS}}}mods"),
     Schema("opacxml", "info:srw/schema/1/opacxml", "Z39.50 OPAC record (YAZ opacxml)", "opacRecord"),
     Schema("isohold", "info:ofi/fmt:xml:xsd:iso20775", "ISO 20775 holdings", f"{{{ISO_NS}}}holdings"),
+    Schema("unimarcxml", UNIMARC_NS, "UNIMARC/CNMARC as a member catalogued it, with holdings in 852",
+           f"{{{UNIMARC_NS}}}record"),
 )
 ALIASES = {"marc21": "marcxml", "marcxml-v1.1": "marcxml", "info:srw/schema/1/marcxml-1.1": "marcxml",
            "http://www.loc.gov/marc21/slim": "marcxml", "dc-v1.1": "dc", "info:srw/schema/1/dc-schema": "dc",
@@ -150,13 +153,13 @@ def _datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) 
     out.append("</datafield>")
 
 
-def marcxml_head(leader: str, fields: list[MarcField], mode: str = "item") -> str:
+def marcxml_head(leader: str, fields: list[MarcField], mode: str = "item", namespace: str = MARC_NS) -> str:
     """Return a record's MARCXML up to its holdings: the part that can be cached.
 
     Built as text: several times faster than an element per subfield.  Unless ``mode``
     is ``none`` the record's own 852 fields are left out (the union's replace them).
     """
-    out = [f'<record xmlns="{MARC_NS}"><leader>{_esc(leader)}</leader>']
+    out = [f'<record xmlns="{namespace}"><leader>{_esc(leader)}</leader>']
     for tag, ind, value in fields:
         if isinstance(value, str):
             out.append(f'<controlfield tag="{_esc(tag)}">{_esc(value)}</controlfield>')

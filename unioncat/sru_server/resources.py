@@ -22,8 +22,8 @@ from lxml import etree
 
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, parse
-from unioncat.dedup.clusters import best_member, master_fields, members
-from unioncat.errors import SRUDiagnostic, SearchIndexError
+from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
+from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.analyzers import tokens
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
@@ -154,9 +154,20 @@ class Resources:
         if schema == "isohold":
             return records.isohold(holdings)
         mode = "none" if schema == "opacxml" else self.cfg.server.holdings
+        if schema == "unimarcxml":  # the record as catalogued in UNIMARC/CNMARC, if a member has one
+            head = self.records.get((master, mode, "unimarc"), lambda: records.marcxml_head(
+                *self._unimarc(master, ids), mode, records.UNIMARC_NS))
+            return records.marcxml(head, holdings, mode)
         head = self.records.get((master, mode),
-                                lambda: records.marcxml_head(*master_fields(self.store(), master, ids=ids), mode))
+                                lambda: records.marcxml_head(*marc21_fields(self.store(), master, ids), mode))
         return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+
+    def _unimarc(self, master: str, ids: list[str]) -> tuple[str, list[Any]]:
+        try:
+            return master_fields(self.store(), master, "unimarc", ids)
+        except DedupError:
+            raise SRUDiagnostic(67, "unimarcxml", f"{master} has no UNIMARC or CNMARC record: "
+                                "ask for marcxml") from None
 
     def brief(self, master: str, display: dict[str, Any]) -> dict[str, str]:
         """Return a brief description of a master record (SUTRS): title, author,

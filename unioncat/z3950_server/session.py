@@ -29,7 +29,7 @@ from lxml import etree
 from unioncat import __version__
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, Modifier, Node, SortKey, walk
-from unioncat.dedup.clusters import best_member, family, master_fields, members
+from unioncat.dedup.clusters import best_member, family, marc21_fields, master_fields, members
 from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
 from unioncat.marc.iso2709 import encode_record, subfields
 from unioncat.sru_server.records import holding_groups, holdings_852, status_note
@@ -267,6 +267,9 @@ class Session:
         def build() -> tuple[str, list[Any], bool]:
             store = self.res.store()
             found = members(store, master, ids)
+            if of_family == "marc21":  # a CNMARC-only master goes through the crosswalk
+                leader, fields = marc21_fields(store, master, ids)
+                return leader, fields, False
             try:
                 best = best_member(store, master, found, of_family=of_family)
             except DedupError:
