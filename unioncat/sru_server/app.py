@@ -247,8 +247,8 @@ class SRUApp:
         assert req.schema is not None
         try:
             data = self.res.render(req.schema.name, master, display)
-        except SRUDiagnostic as diag:  # e.g. 67: no record in the schema asked for
-            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, diag), position)
+        except SRUDiagnostic as missing:  # e.g. 67: no record in the schema asked for
+            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, missing), position)
             return
         except (UnioncatError, ValueError, KeyError) as exc:
             log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, exc)
