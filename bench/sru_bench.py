@@ -97,7 +97,7 @@ def main() -> None:
     cold.write_text(cfg.read_text(encoding="utf-8") + "[server]\nrecord_cache = 0\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "UNIONCAT_CONFIG": str(cfg)}
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-k", "gthread", "-w", "2", "--threads", "4", "--reuse-port",
-                "--log-level", "warning", "unioncat.sru_server.serve:wsgi_app()", "-b"]
+                "--log-level", "warning", "unioncat.sru_server.app:wsgi_app()", "-b"]
     ports = [free_port() for _ in range(3)]
     servers = [subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for command, environment in (

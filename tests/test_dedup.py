@@ -8,7 +8,8 @@ from pathlib import Path
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
-from unioncat.dedup.normalize import edition_number, fold, isbn13, number_in
+from unioncat.dedup.normalize import edition_number, fold, number_in
+from unioncat.identifiers import isbn13
 from tests.conftest import MARC
 
 

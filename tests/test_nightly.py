@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from unioncat.config import load_config
-from unioncat.sru_server.resources import Resources
+from unioncat.serving.resources import Resources
 from unioncat.store import Store
 from tests.peers import free_port
 from tests.support.demo_site import demo_site

@@ -78,7 +78,7 @@ def test_master_records_built_by_many_server_threads(tmp_path: Path) -> None:
 
     from unioncat.config import load_config
     from unioncat.cql import parse
-    from unioncat.sru_server.resources import Resources
+    from unioncat.serving.resources import Resources
     from tests.support.demo_site import demo_site
 
     cfg = load_config(str(demo_site(tmp_path, feed=False)))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from unioncat.config import load_config
-from unioncat.sru_server.resources import Resources
+from unioncat.serving.resources import Resources
 from unioncat.z3950.codec import SYNTAXES, bits, decode, encode
 from unioncat.z3950_server.session import Session
 from tests.support.demo_site import demo_site

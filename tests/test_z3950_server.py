@@ -380,7 +380,7 @@ def test_associations_past_the_cap_are_refused(site: Path) -> None:
 
 
 def test_sort_cannot_create_result_sets_past_the_cap(site: Path) -> None:
-    from unioncat.sru_server.resources import Resources
+    from unioncat.serving.resources import Resources
     from unioncat.z3950_server.session import MAX_SETS, Session
 
     cfg = load_config(str(site))

@@ -579,7 +579,7 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
 def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None,
           z3950_port: int | None, sru: bool) -> None:
     """Serve the union catalogue over SRU and Z39.50 (waitress; see the README for gunicorn)."""
-    from unioncat.sru_server.serve import run
+    from unioncat.serve import run
 
     cfg = _config(ctx)
     host, port, z_port = host or cfg.server.host, port or cfg.server.port, z3950_port or cfg.server.z3950_port

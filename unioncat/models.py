@@ -1,6 +1,8 @@
 """Frozen dataclasses passed between unioncat's stages."""
 from __future__ import annotations
 
+from enum import Enum
+
 import hashlib
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
@@ -180,3 +182,20 @@ class LoadStats:
         return {k: getattr(self, k) for k in (
             "source_id", "read", "new", "updated", "unchanged", "deleted", "rejected",
             "repeated", "renamed", "noted", "pages", "retries", "stripped", "items", "elapsed", "error", "files", "warnings")}
+
+
+class Status(str, Enum):
+    """Where an item is, as far as borrowing goes."""
+
+    AVAILABLE = "available"
+    ON_LOAN = "on_loan"
+    IN_TRANSIT = "in_transit"
+    ON_HOLD = "on_hold"
+    LOST = "lost"
+    MISSING = "missing"
+    NOT_FOR_LOAN = "not_for_loan"
+    IN_PROCESSING = "in_processing"
+    UNKNOWN = "unknown"
+
+
+STATUSES = tuple(s.value for s in Status)

@@ -5,6 +5,7 @@ case, diacritics, punctuation; HTML entities some harvested data carries.
 """
 from __future__ import annotations
 
+import codecs
 import html
 import re
 import unicodedata
@@ -71,3 +72,11 @@ def fit(text: str, width: int) -> str:
         out.append(char)
         used += w
     return "".join(out) + " " * (width - used)
+
+
+def canonical_encoding(name: str) -> str:
+    """Return the canonical name of an encoding setting, or raise LookupError."""
+    low = name.strip().lower().replace("_", "-")
+    if low in ("auto", "marc-8", "marc8"):
+        return "auto" if low == "auto" else "marc-8"
+    return codecs.lookup(low).name.replace("_", "-")

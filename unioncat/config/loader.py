@@ -15,8 +15,8 @@ from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, Inde
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
 from unioncat.errors import ConfigError
-from unioncat.holdings.status import STATUSES
-from unioncat.marc.charset import canonical_encoding
+from unioncat.models import STATUSES
+from unioncat.text import canonical_encoding
 
 ENV_VAR = "UNIONCAT_CONFIG"
 DEFAULT_FILE = "unioncat.toml"

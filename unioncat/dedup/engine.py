@@ -29,7 +29,7 @@ from unioncat.config.model import Config
 from unioncat.dedup.fields import dedup_record
 from unioncat.dedup.keys import blocking_keys
 from unioncat.dedup.match import MatchSettings, compare
-from unioncat.dedup.normalize import isbn13
+from unioncat.identifiers import isbn13
 from unioncat.errors import DedupError
 from unioncat.models import DedupRecord, MatchDecision, now
 from unioncat.store import Store

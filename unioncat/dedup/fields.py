@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 from unioncat.dedup.normalize import (bad_identifiers, compact, drop_article, edition_number, fold,
-                                      isbn13, issn, lccn, pages_in, system_number, volume_key,
-                                      year_in)
+                                      lccn, pages_in, system_number, volume_key, year_in)
+from unioncat.identifiers import isbn13, issn
 from unioncat.marc.fields import Subfields, record_fields
 from unioncat.models import DedupRecord
 

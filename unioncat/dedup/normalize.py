@@ -149,38 +149,7 @@ def pages_in(text: str) -> int | None:
     return max(counts) if counts else None
 
 
-# identifiers -----------------------------------------------------------------------
-def isbn13(raw: str) -> tuple[str | None, bool]:
-    """Return (ISBN-13, checksum valid) for an ISBN as catalogued, or (None, False)."""
-    text = re.sub(r"[\s-]", "", raw.upper())
-    found = re.match(r"(97[89]\d{10}|\d{9}[\dX])", text)
-    if not found:
-        return None, False
-    digits = found.group(1)
-    if len(digits) == 10:
-        valid = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits)) % 11 == 0
-        core = "978" + digits[:9]
-    else:
-        valid = sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(digits)) % 10 == 0
-        core = digits[:12]
-    check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10
-    return core + str(check), valid
-
-
-def issn(raw: str) -> str | None:
-    """Return a valid ISSN as NNNN-NNNX, or None."""
-    text = re.sub(r"[\s-]", "", raw.upper())
-    found = re.match(r"(\d{7}[\dX])", text)
-    if not found:
-        return None
-    digits = found.group(1)
-    total = sum((8 - i) * int(c) for i, c in enumerate(digits[:7]))
-    check = (11 - total % 11) % 11
-    if ("X" if check == 10 else str(check)) != digits[7]:
-        return None
-    return f"{digits[:4]}-{digits[4:]}"
-
-
+# identifiers (ISBN and ISSN in unioncat.identifiers, below the index too) -------------
 def lccn(raw: str) -> str | None:
     """Return a normalised LCCN (prefix and serial, no spaces or hyphens)."""
     text = raw.strip().split("/")[0].replace(" ", "")

@@ -8,27 +8,15 @@ later rather than silently dropped.
 from __future__ import annotations
 
 import tomllib
-from enum import Enum
 from functools import lru_cache
 from importlib import resources
 from typing import Mapping
 
+from unioncat.models import STATUSES, Status
 
-class Status(str, Enum):
-    """Where an item is, as far as borrowing goes."""
-
-    AVAILABLE = "available"
-    ON_LOAN = "on_loan"
-    IN_TRANSIT = "in_transit"
-    ON_HOLD = "on_hold"
-    LOST = "lost"
-    MISSING = "missing"
-    NOT_FOR_LOAN = "not_for_loan"
-    IN_PROCESSING = "in_processing"
-    UNKNOWN = "unknown"
+__all__ = ["DEFAULT", "STATUSES", "Status", "default_codes", "normalise"]
 
 
-STATUSES = tuple(s.value for s in Status)
 DEFAULT = Status.UNKNOWN
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from unioncat.dedup.normalize import isbn13, issn
+from unioncat.identifiers import isbn13, issn
 from unioncat.index.analyzers import pinyin_tokens, tokens
 from unioncat.marc.fields import Subfields, record_fields
 from unioncat.text import CJK_CLASS, fold, has_cjk

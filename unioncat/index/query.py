@@ -23,7 +23,7 @@ import tantivy
 from whoosh import query as wq
 
 from unioncat.cql import BooleanNode, CQLQuery, Node, SearchClause
-from unioncat.dedup.normalize import isbn13
+from unioncat.identifiers import isbn13
 from unioncat.errors import SRUDiagnostic
 from unioncat.index.analyzers import pinyin_syllable_count, query_pinyin, tokens
 from unioncat.index.fields import HEADING_SEP, HEADINGS, heading_key

@@ -18,7 +18,6 @@ Every guess that overrides what the record declares leaves a note on the record.
 """
 from __future__ import annotations
 
-import codecs
 import io
 import re
 import sys
@@ -26,6 +25,7 @@ from functools import lru_cache
 
 import pymarc.marc8
 from pymarc.marc8 import MARC8ToUnicode
+
 
 MARC8 = "marc-8"
 UTF8 = "utf-8"
@@ -37,14 +37,6 @@ _MULTI = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _DAMAGED_RUN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf]+")
 _HIGH = re.compile(rb"[\x80-\xff]")
 _HIGH_RUN = re.compile(rb"[\x80-\xff]{2,}")
-
-
-def canonical_encoding(name: str) -> str:
-    """Return the canonical name of an encoding setting, or raise LookupError."""
-    low = name.strip().lower().replace("_", "-")
-    if low in ("auto", "marc-8", "marc8"):
-        return "auto" if low == "auto" else MARC8
-    return codecs.lookup(low).name.replace("_", "-")
 
 
 def detect(raw: bytes, leader: str, fmt: str, field100: bytes | None = None,

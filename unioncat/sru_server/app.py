@@ -21,16 +21,17 @@ from urllib.parse import parse_qsl, urlsplit
 from lxml import etree
 
 from unioncat import xmlsafe
+from unioncat.config import load_config
 from unioncat.config.model import Config, ServerConfig
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey, walk
 from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
-from unioncat.z3950.rpn import pqf_to_cql
+from unioncat.serving.rpn import pqf_to_cql
 from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP12_NS, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
                                           diagnostic_element, envelope, parse_request, serialize,
                                           version_of)
-from unioncat.sru_server.resources import Resources, make_result_set_id, read_result_set_id
+from unioncat.serving.resources import Resources, make_result_set_id, read_result_set_id
 
 log = logging.getLogger("unioncat.sru")
 FACET_NS = "http://docs.oasis-open.org/ns/search-ws/facetedResults"
@@ -379,3 +380,12 @@ def _plain(start_response: StartResponse, status: str, text: str,
 def create_app(cfg: Config) -> SRUApp:
     """Return the SRU server's WSGI application for a configuration."""
     return SRUApp(cfg)
+
+
+def wsgi_app(config_file: str | None = None) -> SRUApp:
+    """Return the app for a WSGI server (config from the argument or $UNIONCAT_CONFIG):
+
+        gunicorn -k gthread -w 2 --threads 4 --reuse-port -b 127.0.0.1:8765 \\
+            'unioncat.sru_server.app:wsgi_app()'
+    """
+    return create_app(load_config(config_file))

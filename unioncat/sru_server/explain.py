@@ -12,7 +12,8 @@ from lxml import etree
 
 from unioncat.config.model import ServerConfig
 from unioncat.index.query import INDEXES, NUMERIC, RAW_FIELDS
-from unioncat.sru_server.records import SCHEMAS, sub
+from unioncat.serving.records import SCHEMAS, sub
+from unioncat.serving.resources import NOT_SCANNABLE
 
 ZEEREX_NS = "http://explain.z3950.org/dtd/2.0/"
 CONTEXT_SETS = {
@@ -32,7 +33,6 @@ TITLES = {
     "or a member code)",
 }
 SORTABLE = {"year", "title"}
-NOT_SCANNABLE = {"notes", "*", "available", "year", "id"}
 
 
 def relations(field: str) -> list[str]:

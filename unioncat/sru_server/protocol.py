@@ -17,7 +17,7 @@ from lxml import etree
 
 from unioncat.config.model import ServerConfig
 from unioncat.errors import SRUDiagnostic
-from unioncat.sru_server.records import Schema, clean, find_schema
+from unioncat.serving.records import Schema, clean, find_schema
 
 VERSIONS = ("1.1", "1.2", "2.0")
 OPERATIONS = ("explain", "searchRetrieve", "scan")

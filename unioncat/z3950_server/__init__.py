@@ -1,8 +1,7 @@
-"""The Z39.50 target over the union index (``unioncat serve --z3950-port N``).
+"""The Z39.50 face over the union index (``unioncat serve --z3950-port N``).
 
-``rpn.py`` turns type-1 queries with BIB-1 attributes into the CQL tree the SRU face
-searches with, ``session.py`` answers one association's PDUs (records shared with the
-SRU server, holdings joined per Present), ``server.py`` is the threaded TCP side.
-BER comes from the official ASN.1 through :mod:`unioncat.z3950.codec`, shared with
-the harvester.
+``session.py`` answers one association's PDUs, ``server.py`` is the threaded TCP side.  Type-1
+queries are read into the shared CQL tree by :mod:`unioncat.serving.rpn`; records, holdings and
+diagnostics come from the serving layer, :mod:`unioncat.serving`.  BER comes from the official
+ASN.1 through :mod:`unioncat.z3950.codec`, shared with the harvester.
 """

@@ -19,7 +19,7 @@ from typing import Any
 
 from unioncat.config.model import Config
 from unioncat.errors import Z3950Error
-from unioncat.sru_server.resources import Resources
+from unioncat.serving.resources import Resources
 from unioncat.z3950.codec import decode, encode, read_pdu
 from unioncat.z3950_server.session import Session
 

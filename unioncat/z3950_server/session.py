@@ -32,10 +32,10 @@ from unioncat.cql import CQLQuery, Modifier, Node, SortKey, walk
 from unioncat.dedup.clusters import best_member, family, marc21_fields, master_fields, members
 from unioncat.errors import Bib1Diagnostic, DedupError, SRUDiagnostic, UnioncatError
 from unioncat.marc.iso2709 import encode_record, subfields
-from unioncat.sru_server.records import holding_groups, holdings_852, status_note
-from unioncat.sru_server.resources import Resources
+from unioncat.serving.records import holding_groups, holdings_852, status_note
+from unioncat.serving.resources import Resources
 from unioncat.z3950.codec import BIB1, DIAG_BIB1, SYNTAXES, bit_set, bits
-from unioncat.z3950.rpn import USE, attributes, bib1, clause, to_cql
+from unioncat.serving.rpn import USE, attributes, bib1, clause, to_cql
 
 log = logging.getLogger("unioncat.z3950")
 CQL_QUERY = "1.2.840.10003.16.2"

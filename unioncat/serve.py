@@ -1,8 +1,6 @@
-"""Run the SRU app under waitress (``unioncat serve``) or gunicorn (production), and
-the Z39.50 target beside it (``--z3950-port``).
-
-    gunicorn -k gthread -w 2 --threads 4 --reuse-port -b 127.0.0.1:8765 \\
-        'unioncat.sru_server.serve:wsgi_app()'          # reads $UNIONCAT_CONFIG
+"""``unioncat serve``: every face in one process, over one serving layer: the SRU app under
+waitress, and the Z39.50 target beside it (``--z3950-port``).  It sits above the faces, which
+never import each other.  For gunicorn see :func:`unioncat.sru_server.app.wsgi_app`.
 """
 from __future__ import annotations
 
@@ -15,9 +13,9 @@ import sys
 import threading
 import time
 
-from unioncat.config import Config, load_config
+from unioncat.config import Config
 from unioncat.errors import UnioncatError
-from unioncat.sru_server.app import SRUApp, create_app
+from unioncat.sru_server.app import create_app
 from unioncat.z3950_server.server import Z3950Server
 
 
@@ -95,8 +93,3 @@ def _z3950_worker(server: Z3950Server) -> None:
             time.sleep(1)
     finally:
         os._exit(0)
-
-
-def wsgi_app(config_file: str | None = None) -> SRUApp:
-    """Return the app for a WSGI server (config from the argument or $UNIONCAT_CONFIG)."""
-    return create_app(load_config(config_file))

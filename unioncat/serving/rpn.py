@@ -28,7 +28,10 @@ from typing import Any, Callable
 
 from unioncat.cql import BooleanNode, Node, SearchClause
 from unioncat.errors import Bib1Diagnostic, SRUDiagnostic
+from unioncat.serving.diagnostics import bib1, sru
 from unioncat.z3950.codec import BIB1
+
+__all__ = ["USE", "attributes", "bib1", "clause", "pqf_to_cql", "term_text", "to_cql"]
 
 USE = {4: "dc.title", 1003: "dc.creator", 1004: "bath.personalName", 1: "bath.personalName",
        2: "bath.corporateName", 3: "bath.conferenceName", 1002: "bath.name", 7: "bath.isbn", 8: "bath.issn",
@@ -40,13 +43,6 @@ USE = {4: "dc.title", 1003: "dc.creator", 1004: "bath.personalName", 1: "bath.pe
 RELATIONS: dict[int | str, str] = {1: "<", 2: "<=", 3: "=", 4: ">=", 5: ">", 6: "<>", 102: "=", 103: "="}
 STRUCTURES: dict[int | str, str] = {1: "phrase", 2: "word", 3: "key", 4: "year", 5: "year", 100: "year", 6: "all", 101: "phrase",
               105: "all", 106: "all", 108: "key", 109: "year", 104: "phrase"}
-SRU_TO_BIB1 = {10: 108, 13: 120, 14: 108, 15: 121, 16: 114, 19: 117, 20: 117, 27: 108, 28: 120, 36: 126,
-               37: 110, 51: 30, 80: 207}
-
-
-def bib1(diag: SRUDiagnostic) -> Bib1Diagnostic:
-    """Return the BIB-1 diagnostic for an SRU one raised by the shared translation."""
-    return Bib1Diagnostic(SRU_TO_BIB1.get(diag.number, 108), diag.details or diag.message)
 
 
 def attributes(elements: list[dict[str, Any]]) -> dict[int, int | str]:
@@ -146,10 +142,6 @@ def to_cql(rpn: tuple[str, Any], result_set: Callable[[str], Node], depth: int =
     return BooleanNode(op, to_cql(value["rpn1"], result_set, depth + 1), to_cql(value["rpn2"], result_set, depth + 1))
 
 
-# BIB-1 diagnostics of a query, as SRU names them (PQF over SRU); others are a syntax error.
-_SRU_OF_BIB1 = {114: 16, 117: 19, 118: 10, 119: 10, 120: 10, 121: 15, 123: 10, 113: 10, 229: 10, 30: 51}
-
-
 def pqf_to_cql(pqf: str) -> str:
     """Return the CQL text of a PQF query, as the Z39.50 target reads it (``x-pquery`` and
     ``x-pScanClause`` over SRU, as Zebra takes them); raise SRUDiagnostic."""
@@ -168,5 +160,4 @@ def pqf_to_cql(pqf: str) -> str:
     except PQFError as exc:
         raise SRUDiagnostic(10, pqf[:80], f"PQF syntax error: {exc}") from None
     except Bib1Diagnostic as exc:
-        raise SRUDiagnostic(_SRU_OF_BIB1.get(exc.condition, 10), exc.addinfo or pqf[:80],
-                            f"BIB-1 {exc.condition}: {exc.addinfo}") from None
+        raise sru(exc, pqf) from None

@@ -29,12 +29,14 @@ from unioncat.index.analyzers import tokens
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
 from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, heading_key, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
-from unioncat.sru_server import records
-from unioncat.sru_server.explain import NOT_SCANNABLE
+from unioncat.serving import records
 from unioncat.text import fold, shown
 from unioncat.store import Store
 
 log = logging.getLogger("unioncat.serving")
+
+
+NOT_SCANNABLE = {"notes", "*", "available", "year", "id"}  # fields with no terms worth listing
 
 
 class LRU:
