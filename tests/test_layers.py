@@ -4,7 +4,6 @@ nothing below them imports a face; and the three imports that ran back up stay g
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from tests.conftest import ROOT
 
