@@ -32,6 +32,8 @@ def write(tmp_path: Path, text: str) -> Path:
     ('[[source]]\nid = "A"\nname = "x"\ntype = "oai"\n', "source[1].url", "missing"),
     # a file source with no drop: `run` skipped it silently and `status` said nothing
     ('[[source]]\nid = "A"\nname = "x"\ntype = "file"\n', "source[1].path", "missing; type file needs its drop"),
+    ('[[source]]\n' + GOOD_SOURCE + 'distances = { DIST = "far" }\n', "source[1].distances.DIST",
+     "expected a distance of 0 or more, got 'far'"),
     ('[[source]]\n' + GOOD_SOURCE + 'max_delete_fraction = 1.5\n', "source[1].max_delete_fraction",
      "expected a fraction from 0 to 1, got 1.5"),
     ('[[source]]\nid = "A"\nname = "x"\ntype = "z3950"\nurl = "http://x"\n', "source[1].url",

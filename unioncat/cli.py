@@ -28,11 +28,12 @@ from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import item_counts, reextract
 from unioncat.holdings.live import refresh as live_refresh
+from unioncat.holdings.rota import rota
 from unioncat.holdings.view import holdings_for
 from unioncat.loading import failed_load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
-from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_search,
+from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_rota, format_search,
                               format_import_summary,
                               format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
@@ -441,11 +442,15 @@ class _StageLine(_ProgressLine):
 @click.option("--refresh", is_flag=True,
               help="Ask the members' own servers (z3950 OPAC, sru) first, within availability.budget.")
 @click.option("--cluster", is_flag=True, help="Show every member's copies of the record's master record.")
+@click.option("--for", "requester", metavar="MEMBER",
+              help="The lending rota for a reader of MEMBER: who to borrow from, best first.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
-def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, as_json: bool) -> None:
+def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, requester: str | None,
+             as_json: bool) -> None:
     """Where to borrow a record or a master record: each member and branch, copies on
-    the shelf first."""
+    the shelf first; with --for, the members a reader of MEMBER can borrow from, ranked
+    (on the shelf first, then lenders with fewer copies out, then nearer ones)."""
     cfg = _config(ctx)
     store = _store(ctx)
     record_ids = [record_id]
@@ -461,11 +466,15 @@ def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, a
     outcomes = live_refresh(store, cfg, record_ids) if refresh else None
     names = {s.id: s.name for s in cfg.sources}
     members = holdings_for(store, record_ids, names, outcomes)
+    ranked = rota(store, cfg, cfg.source(requester).id, members) if requester else None
     if as_json:
+        extra = {"for": cfg.source(requester or "").id, "rota": ranked} if ranked is not None else {}
         click.echo(json.dumps({"id": record_id, "records": record_ids, "members": members,
-                               "refresh": outcomes or {}}, indent=2, ensure_ascii=False))
+                               "refresh": outcomes or {}, **extra}, indent=2, ensure_ascii=False))
     else:
         click.echo(format_holdings(record_id, members, outcomes))
+        if ranked is not None:
+            click.echo(format_rota(cfg.source(requester or "").id, ranked))
 
 
 @cli.group()

@@ -204,3 +204,14 @@ def format_search(result: dict[str, Any], elapsed: float) -> str:
     for name, counts in result["facets"].items():
         lines.append(f"{name}: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
     return "\n".join(lines)
+
+
+def format_rota(requester: str, ranked: list[dict[str, Any]]) -> str:
+    """Return the lending rota for a reader of one member, best lender first."""
+    if not ranked:
+        return f"Lending rota for a reader of {requester}: no other member can lend a copy."
+    lines = [f"Lending rota for a reader of {requester}:"]
+    for entry in ranked:
+        lines.append(f"  {entry['rank']}. {entry['member']:<8} {entry['name'][:34]:<34} "
+                     f"{entry['available']}/{entry['loanable']} on the shelf  ({entry['reason']})")
+    return "\n".join(lines)

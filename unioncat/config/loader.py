@@ -156,6 +156,9 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     if values["path"]:
         values["path"] = _resolve(base, values["path"])
     _check_holdings(file, f"{where}.holdings", values["holdings"])
+    for member, far in (values["distances"] or {}).items():
+        if isinstance(far, bool) or not isinstance(far, (int, float)) or far < 0:
+            raise ConfigError(file, f"{where}.distances.{member}", f"expected a distance of 0 or more, got {far!r}")
     for code, status in (values["status_map"] or {}).items():
         if status not in STATUSES:
             raise ConfigError(file, f"{where}.status_map.{code}",

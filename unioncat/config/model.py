@@ -85,6 +85,8 @@ class SourceConfig:
     dedup_within_source: bool = False
     status_map: dict[str, str] | None = None
     live_refresh: bool = True
+    lends: bool = True
+    distances: dict[str, float] | None = None
     tries: int = 5
     wait: float = 2.0
     timeout: float = 60.0

@@ -132,6 +132,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source.live_refresh", bool, True,
             "Holdings: refresh availability from this member (z3950 OPAC or sru) when "
             "`unioncat holdings --refresh` shows its records."),
+    Setting("source.lends", bool, True,
+            "Lending rota: this member lends to readers of other members (false: it is never proposed)."),
+    Setting("source.distances", dict, None,
+            "Lending rota: how far this member is from the others, { DIST = 3, VILL = 12 } (any unit); "
+            "nearer lenders come first among equals."),
     Setting("source.tries", int, 5,
             "Harvests: attempts per request before giving up (503/429/5xx, dropped connections)."),
     Setting("source.wait", (int, float), 2.0,
