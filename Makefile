@@ -80,6 +80,8 @@ bench: venv
 	$(BIN)/python bench/dedup_eval.py
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/nightly_bench.py
+	$(BIN)/python bench/serve_during_run.py
+	$(BIN)/python bench/pinyin_recall.py
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python bench/sru_bench.py
 	$(BIN)/python bench/z3950_bench.py
