@@ -46,13 +46,18 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-_ISBD_TAIL = re.compile(r"[\s/:;,=+]+$|(?<=[^.\s]{3})\.$")
+_ISBD_TAIL = re.compile(r"[\s/:;,=+／：；，＝]+$|(?<=[^.\s]{3})\.$")
+
+
+def strip_isbd(text: str) -> str:
+    """Return text without the ISBD punctuation catalogues end an element with (" /", " :", ".")."""
+    return _ISBD_TAIL.sub("", text)
 
 
 def shown(vernacular: str, romanised: str) -> tuple[str, str]:
     """Return (the form to show, the romanised form beside it): a title or name in its own
     script where the record has one (880), else the romanised form alone; ISBD marks off."""
-    vernacular, romanised = _ISBD_TAIL.sub("", vernacular or ""), _ISBD_TAIL.sub("", romanised or "")
+    vernacular, romanised = strip_isbd(vernacular or ""), strip_isbd(romanised or "")
     return (vernacular, romanised) if vernacular else (romanised, "")
 
 

@@ -25,11 +25,16 @@ _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 _CJK_SPACE = re.compile(f"(?<=[{CJK_CLASS}]) (?=[{CJK_CLASS}])")
 
 
+def fold_cjk(text: str) -> str:
+    """Fold text (see unioncat.text.fold), dropping spaces between CJK characters: LoC writes
+    金　庸, catalogues space Chinese words at will, and the spaces mean nothing."""
+    return _CJK_SPACE.sub("", fold(text))
+
+
 def tokens(text: str) -> list[str]:
     """Return the index tokens of a text, in order (positions are list indexes)."""
     out: list[str] = []
-    # Spaces inside CJK (LoC writes 金　庸, catalogues space words at will) mean nothing.
-    for run in _RUN.findall(_CJK_SPACE.sub("", fold(text))):
+    for run in _RUN.findall(fold_cjk(text)):
         if _CJK_RUN.fullmatch(run):
             out.extend(bigrams(run))
         else:
@@ -71,7 +76,7 @@ def pinyin_tokens(text: str) -> list[str]:
     """Return the pinyin tokens of the Chinese in text: runs of 1 to 4 syllables and each
     whole run, written together, in every reading of its polyphonic characters (capped)."""
     out: list[str] = []
-    for run in _CJK_RUN.findall(_CJK_SPACE.sub("", fold(text))):
+    for run in _CJK_RUN.findall(fold_cjk(text)):
         for syllables in _variants(_pinyin()(run)):
             for size in range(1, 5):
                 out.extend("".join(syllables[i:i + size]) for i in range(len(syllables) - size + 1))

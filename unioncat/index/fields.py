@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from unioncat.identifiers import isbn13, issn
-from unioncat.index.analyzers import pinyin_tokens, tokens
+from unioncat.index.analyzers import fold_cjk, pinyin_tokens, tokens
 from unioncat.marc.fields import Subfields, record_fields
-from unioncat.text import CJK_CLASS, fold, has_cjk
+from unioncat.text import fold, has_cjk, strip_isbd
 
 MAPPING: dict[str, dict[str, str]] = {
     "marc21": {
@@ -153,14 +153,6 @@ def identifier_tokens(parts: DocParts) -> dict[str, list[str]]:
 
 HEADINGS = {"title": "title_heading", "author": "author_heading", "subject": "subject_heading"}
 HEADING_SEP = "\x1f"  # between a heading's folded form (sorted, matched) and its form as catalogued
-_ISBD_TAIL = re.compile(r"[\s/:;,=+／：；，＝]+$|(?<=[^.\s]{3})\.$")
-_CJK_SPACE = re.compile(f"(?<=[{CJK_CLASS}]) (?=[{CJK_CLASS}])")
-
-
-def heading_key(text: str) -> str:
-    """Return the form a heading is sorted and matched by: folded (case, accents, Traditional
-    and Simplified, punctuation), spaces between CJK characters dropped."""
-    return _CJK_SPACE.sub("", fold(text))
 
 
 def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
@@ -172,8 +164,8 @@ def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
         seen: dict[str, str] = {}
         for part in members:
             for value in part.text.get(source, []):
-                shown = _ISBD_TAIL.sub("", " ".join(value.split()))[:180]
-                key = heading_key(shown)
+                shown = strip_isbd(" ".join(value.split()))[:180]
+                key = fold_cjk(shown)  # sorted and matched by this; shown as catalogued
                 if key and key not in seen:
                     seen[key] = shown
         out[target] = [f"{key}{HEADING_SEP}{shown}" for key, shown in seen.items()]

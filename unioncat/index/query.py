@@ -25,8 +25,8 @@ from whoosh import query as wq
 from unioncat.cql import BooleanNode, CQLQuery, Node, SearchClause
 from unioncat.identifiers import isbn13
 from unioncat.errors import SRUDiagnostic
-from unioncat.index.analyzers import pinyin_syllable_count, query_pinyin, tokens
-from unioncat.index.fields import HEADING_SEP, HEADINGS, heading_key
+from unioncat.index.analyzers import fold_cjk, pinyin_syllable_count, query_pinyin, tokens
+from unioncat.index.fields import HEADING_SEP, HEADINGS
 from unioncat.text import fold, has_cjk
 
 INDEXES: dict[str, str] = {
@@ -176,7 +176,7 @@ class Translator:
         if field == "pinyin":
             return self.pinyin(term)
         if rel == "==" and field in HEADINGS:  # exactly this heading: what scan lists
-            return self.regex(HEADINGS[field], re.escape(heading_key(term) + HEADING_SEP) + ".*")
+            return self.regex(HEADINGS[field], re.escape(fold_cjk(term) + HEADING_SEP) + ".*")
         if rel in ("all", "any"):
             parts = [self.text(field, word) for word in term.split()]
             if not parts:

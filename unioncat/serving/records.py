@@ -38,7 +38,7 @@ from typing import Any
 from lxml import etree
 
 from unioncat import xmlsafe
-from unioncat.text import shown
+from unioncat.text import shown, strip_isbd
 from unioncat.marc.fields import MarcField
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
@@ -204,11 +204,10 @@ _DC_TYPES = {"text": "Text", "notated music": "Text", "cartographic": "Image", "
 
 def chopped(parts: Any) -> dict[str, list[str]]:
     """Return the index parts' values without ISBD punctuation at the end, each once."""
-    return {name: list(dict.fromkeys(v for v in (_ISBD_END.sub("", value) for value in values) if v))
+    return {name: list(dict.fromkeys(v for v in (strip_isbd(value) for value in values) if v))
             for name, values in parts.text.items()}
 
 
-_ISBD_END = re.compile(r"[\s/:;,=+]+$|(?<=[^.\s]{3})\.$")
 
 
 def dc(master_id: str, parts: Any) -> etree._Element:

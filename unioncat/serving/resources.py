@@ -25,9 +25,9 @@ from unioncat.cql import CQLQuery, parse
 from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
 from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
 from unioncat.holdings.view import available_masters, holdings_for
-from unioncat.index.analyzers import tokens
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
-from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, heading_key, record_parts
+from unioncat.index.analyzers import fold_cjk, tokens
+from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.serving import records
 from unioncat.text import fold, shown
@@ -196,7 +196,7 @@ class Resources:
         for titles, names and subjects the whole heading)."""
         field = field_for(index)
         if field in HEADINGS:
-            return heading_key(term)
+            return fold_cjk(term)
         if field in RAW_FIELDS:
             return term.strip().upper() if field == "member" else term.strip()
         words = tokens(term)
