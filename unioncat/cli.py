@@ -20,7 +20,8 @@ from unioncat.harvester import FileHarvester
 from unioncat.dedup.clusters import export as export_clusters
 from unioncat.dedup.clusters import master_record
 from unioncat.dedup.clusters import members as cluster_members
-from unioncat.dedup.engine import DedupStats, Deduplicator, explain, override
+from unioncat.dedup.engine import DedupStats, Deduplicator
+from unioncat.dedup.review import explain, override
 from unioncat.harvesting import harvest_source, import_source, run_lock
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
@@ -33,6 +34,7 @@ from unioncat.holdings.view import holdings_for
 from unioncat.loading import failed_load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
+from unioncat.progress import ProgressLine, StageLine
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_rota, format_search,
                               format_import_summary,
                               format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
@@ -166,7 +168,7 @@ def harvest(ctx: click.Context, sources: tuple[str, ...], all_sources: bool, ful
 
 def _harvest_one(store: Store, src: SourceConfig, cfg: Config, full: bool, from_: str | None,
                  until: str | None, quiet: bool) -> LoadStats:
-    line = _ProgressLine(src.id, enabled=not quiet and sys.stderr.isatty())
+    line = ProgressLine(src.id, enabled=not quiet and sys.stderr.isatty())
     try:
         stats = harvest_source(store, src, full=full, from_=from_, until=until,
                                batch_size=cfg.store.batch_size, on_batch=line.update)
@@ -188,29 +190,6 @@ def _finish_report(ctx: click.Context, results: list[LoadStats], as_json: bool,
         click.echo(f"unioncat: error: {stats.source_id}: {stats.error}", err=True)
     if failed:
         ctx.exit(1)
-
-
-class _ProgressLine:
-    """A one-line, self-overwriting progress report on a terminal."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled
-        self.width = 0
-
-    def update(self, stats: LoadStats) -> None:
-        if not self.enabled:
-            return
-        text = (f"{self.label}: {stats.read:,} records, {stats.pages:,} pages, "
-                f"{stats.retries:,} retries, {stats.rejected:,} rejected, {stats.elapsed:.0f} s")
-        sys.stderr.write("\r" + text.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(text)
-
-    def done(self) -> None:
-        if self.enabled and self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
 
 
 @cli.command()
@@ -265,7 +244,7 @@ def dedup(ctx: click.Context, full: bool, as_json: bool) -> None:
 
 def _run_dedup(ctx: click.Context, full: bool, quiet: bool) -> DedupStats:
     cfg = _config(ctx)
-    line = _StageLine(enabled=not quiet and sys.stderr.isatty())
+    line = StageLine(enabled=not quiet and sys.stderr.isatty())
     stats = Deduplicator(_store(ctx), cfg, line.update).run(full=full)
     line.done()
     if not quiet:
@@ -420,21 +399,6 @@ def clusters_show(ctx: click.Context, master_id: str, fmt: str) -> None:
         click.echo(f"  {m['id']}  {m['title'][:70]}  {m['year'] or ''}  "
                    f"completeness {m['completeness']}")
     click.echo(format_holdings(master_id, held, None))
-
-
-class _StageLine(_ProgressLine):
-    """Progress of a multi-stage job on one line."""
-
-    def __init__(self, enabled: bool) -> None:
-        super().__init__("dedup", enabled)
-
-    def update(self, stage: str, done: int, total: int) -> None:  # type: ignore[override]
-        if not self.enabled:
-            return
-        text = f"dedup: {stage} {done:,}/{total:,}"
-        sys.stderr.write("\r" + text.ljust(self.width))
-        sys.stderr.flush()
-        self.width = len(text)
 
 
 @cli.command()

@@ -2,6 +2,6 @@
 
 Modules: ``normalize`` (folding, identifiers, numbers, editions), ``fields`` (the
 declarative MARC 21 and UNIMARC/CNMARC mapping), ``keys`` (blocking), ``match`` (the
-comparator), ``engine`` (runs, clustering, overrides), ``clusters`` (export, show,
-master records).
+comparator), ``engine`` (runs, clustering), ``review`` (explain, manual splits and merges),
+``clusters`` (export, show, master records).
 """

@@ -90,11 +90,13 @@ def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None
 
 
 def master_fields(store: Store, master_id: str, of_family: str | None = None,
-                  ids: Sequence[str] | None = None) -> tuple[str, list[MarcField]]:
+                  ids: Sequence[str] | None = None,
+                  found: list[dict[str, Any]] | None = None) -> tuple[str, list[MarcField]]:
     """Return the master record's leader and fields: the best member (of one MARC family,
     if asked), enriched with the other members' identifiers, subjects and classification
-    of that family, 001 set to the master id (``ids``: see :func:`members`)."""
-    found = members(store, master_id, ids)
+    of that family, 001 set to the master id (``ids``: see :func:`members`; ``found``: the
+    members when the caller has read them already)."""
+    found = found or members(store, master_id, ids)
     best = best_member(store, master_id, found, of_family)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH[family(best.format)]
@@ -123,8 +125,8 @@ def marc21_fields(store: Store, master_id: str,
     try:
         best_member(store, master_id, found, "marc21")
     except DedupError:
-        return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids))
-    return master_fields(store, master_id, "marc21", ids)
+        return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids, found))
+    return master_fields(store, master_id, "marc21", ids, found)
 
 
 def _key(value: str | list[tuple[str, str]]) -> str:

@@ -196,7 +196,7 @@ class Deduplicator:
         affected = self._all_components(dirty) if since is None else self._components(dirty | gone)
         rows, masters = self._assign(self._groups(affected))
         if since is None:
-            self._write_clusters(rows)
+            self._insert(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)", rows)
             self._index_staged(("edges", "clusters"))
             self._swap(stamp)
         else:
@@ -227,11 +227,11 @@ class Deduplicator:
                 for column in _INDEXES[role]:
                     self.db.execute(f"CREATE INDEX {role}_{column}_{generation} ON {table}({column})")
 
-    def _write_clusters(self, rows: list[tuple[str, str]]) -> None:
+    def _insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Write rows a batch per short transaction."""
         for i in range(0, len(rows), 20 * _CHUNK):
             with self._tx():
-                self.db.executemany(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)",
-                                    rows[i:i + 20 * _CHUNK])
+                self.db.executemany(sql, rows[i:i + 20 * _CHUNK])
 
     def _swap(self, stamp: str) -> None:
         """Put the staging tables in place of the live ones in one short transaction."""
@@ -260,14 +260,11 @@ class Deduplicator:
             "SELECT c.record_id FROM clusters c LEFT JOIN records r ON r.id = c.record_id"
             " WHERE r.id IS NULL OR (r.deleted = 1 AND r.updated > ?)", (since,)).fetchall()
         gone = {r[0] for r in rows}
-        for i, rid in enumerate(sorted(gone)):
-            if i % _CHUNK == 0:
-                if i:
-                    self.db.execute("COMMIT")
-                self.db.execute("BEGIN IMMEDIATE")
-            self._forget(rid)
-        if gone:
-            self.db.execute("COMMIT")
+        ordered = sorted(gone)
+        for i in range(0, len(ordered), _CHUNK):
+            with self._tx():
+                for rid in ordered[i:i + _CHUNK]:
+                    self._forget(rid)
         self.stats.removed = len(gone)
         return gone
 
@@ -368,10 +365,7 @@ class Deduplicator:
                 edges.append((a, b, decision.score))
             if n % 5000 == 0:
                 self.progress("compare", n, len(pairs))
-        for i in range(0, len(edges), 20 * _CHUNK):
-            with self._tx():
-                self.db.executemany(f"INSERT OR REPLACE INTO {self.t.edges}(a, b, score) VALUES (?,?,?)",
-                                    edges[i:i + 20 * _CHUNK])
+        self._insert(f"INSERT OR REPLACE INTO {self.t.edges}(a, b, score) VALUES (?,?,?)", edges)
         self.stats.matches = len(edges)
 
     # clustering ------------------------------------------------------------------
@@ -568,44 +562,3 @@ def _from_json(text: str) -> DedupRecord:
         if isinstance(value, list):
             data[key] = tuple(value)
     return DedupRecord(**data)
-
-
-def explain(store: Store, cfg: Config, a: str, b: str) -> dict[str, Any]:
-    """Return every check of the comparator on two records, and their clusters."""
-    dedup = Deduplicator(store, cfg)
-    recs = []
-    for rid in (a, b):
-        row = store.db.execute("SELECT source, raw, syntax, charset FROM records WHERE id=? AND deleted=0",
-                               (rid,)).fetchone()
-        if row is None:
-            raise DedupError(f"no live record {rid!r}")
-        recs.append(dedup.extract(rid, row[0], row[1], row[2], row[3]))
-    decision = compare(recs[0], recs[1], dedup.settings)
-    clusters = {rid: (store.db.execute("SELECT master_id FROM clusters WHERE record_id=?", (rid,))
-                      .fetchone() or [None])[0] for rid in (a, b)}
-    overrides = [f"{k} {x} {y}".strip() for k, x, y in store.db.execute(
-        "SELECT kind, a, b FROM dedup_overrides WHERE a IN (?, ?) OR b IN (?, ?)", (a, b, a, b))]
-    return {"a": a, "b": b, "matched": decision.matched, "score": decision.score,
-            "reasons": list(decision.reasons), "clusters": clusters, "overrides": overrides,
-            "records": [asdict(r) for r in recs]}
-
-
-def override(store: Store, cfg: Config, kind: str, a: str, b: str = "") -> DedupStats:
-    """Record a manual split or merge and re-cluster what it touches; later runs keep it."""
-    for rid in (a, b) if b else (a,):
-        if store.db.execute("SELECT 1 FROM dedup_records WHERE id=?", (rid,)).fetchone() is None:
-            raise DedupError(f"{rid!r} is not a deduplicated record (run `unioncat dedup` first)")
-    dedup = Deduplicator(store, cfg)
-    with dedup._tx():
-        if kind == "split":
-            store.db.execute("DELETE FROM dedup_overrides WHERE kind='merge' AND (a=? OR b=?)", (a, a))
-        else:
-            x, y = sorted((a, b))
-            store.db.execute("DELETE FROM dedup_overrides WHERE kind='split' AND a IN (?, ?)", (x, y))
-            a, b = x, y
-        store.db.execute("INSERT OR REPLACE INTO dedup_overrides(kind, a, b, created) VALUES (?,?,?,?)",
-                         (kind, a, b, now()))
-        rows, masters = dedup._assign(dedup._groups(dedup._components({a, b} - {""})))
-        dedup._apply(rows, masters, set())
-    dedup._count()
-    return dedup.stats

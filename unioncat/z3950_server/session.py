@@ -266,15 +266,15 @@ class Session:
         other when it has none)."""
         def build() -> tuple[str, list[Any], bool]:
             store = self.res.store()
-            found = members(store, master, ids)
             if of_family == "marc21":  # a CNMARC-only master goes through the crosswalk
                 leader, fields = marc21_fields(store, master, ids)
                 return leader, fields, False
+            found = members(store, master, ids)
             try:
                 best = best_member(store, master, found, of_family=of_family)
             except DedupError:
                 raise Bib1Diagnostic(238, "usmarc" if of_family == "unimarc" else "unimarc") from None
-            leader, fields = master_fields(store, master, family(best.format), ids)
+            leader, fields = master_fields(store, master, family(best.format), ids, found)
             return leader, fields, family(best.format) == "unimarc"
         found: tuple[str, list[Any], bool] = self.res.records.get((master, "marc", of_family), build)
         return found
