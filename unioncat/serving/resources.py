@@ -216,23 +216,21 @@ class Resources:
         start = self.scan_start(index, term)
         target = HEADINGS.get(field, field)
         before, wanted = (0, count + 1) if position == 0 else (position - 1, count)
-        if target != field:  # headings: fetch a margin, then one entry per folded heading
-            before, wanted = before * 2 + 2, wanted * 2 + 2
+        fetch_before, fetch = before, wanted
+        if target != field:  # several heading terms may fold to one entry: fetch a margin
+            fetch_before = 2 * before + 2
+            fetch = fetch_before + 2 * wanted + 2
         engine = self.engine()
-        found = engine.terms(target, start, wanted + before if target != field else wanted, before,
-                             whole=False)
+        found = engine.terms(target, start, fetch, fetch_before, whole=False)
         if found is None:  # the window runs past the dictionary's first or last prefix block
             whole = self._whole.get(target, lambda: engine.all_terms(target))
-            found = terms_window(whole, start, before, wanted)
+            found = terms_window(whole, start, fetch_before, fetch)
         entries = [(t, t, n) for t, n in found] if target == field else _headings(found)
-        if target != field:
-            at = next((i for i, e in enumerate(entries) if e[0] >= start), len(entries))
-            first = max(at - (0 if position == 0 else position - 1), 0)
-            entries = entries[first:]
+        at = next((i for i, e in enumerate(entries) if e[0] >= start), len(entries))
+        entries = entries[max(at - before, 0):]
         if position == 0:
             return [e for e in entries if e[0] != start][:count]
         return entries[:count]
-
 
 def _headings(found: list[tuple[str, int]]) -> list[tuple[str, str, int]]:
     """Merge heading terms (``folded<US>as catalogued``) that fold alike: the first form, the
