@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from unioncat.cql import BooleanNode, Node, SearchClause
+from unioncat.cql import BooleanNode, Node, SearchClause, to_text
 from unioncat.errors import Bib1Diagnostic, SRUDiagnostic
 from unioncat.serving.diagnostics import bib1, sru
 from unioncat.z3950.codec import BIB1
+from unioncat.z3950.pqf import PQFError, parse_pqf
 
 __all__ = ["USE", "attributes", "bib1", "clause", "pqf_to_cql", "term_text", "to_cql"]
 
@@ -145,9 +146,6 @@ def to_cql(rpn: tuple[str, Any], result_set: Callable[[str], Node], depth: int =
 def pqf_to_cql(pqf: str) -> str:
     """Return the CQL text of a PQF query, as the Z39.50 target reads it (``x-pquery`` and
     ``x-pScanClause`` over SRU, as Zebra takes them); raise SRUDiagnostic."""
-    from unioncat.cql import to_text
-    from unioncat.z3950.pqf import PQFError, parse_pqf
-
     try:
         rpn = parse_pqf(pqf)
         if rpn.get("attributeSet") not in (None, BIB1):
