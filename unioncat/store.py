@@ -150,6 +150,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 _IN_CHUNK = 500
+_UNSEEN = "(last_load IS NULL OR last_load < ?)"  # no load since the given one saw the record
 # Columns added after a table first shipped: (table, column, type); _migrate adds them.
 _ADDED_COLUMNS = (("records", "protocol_id", "TEXT"),)
 ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
@@ -332,9 +333,8 @@ class Store:
 
     def count_unseen(self, source: str, since_load: int) -> int:
         """Count a source's live records that no load since ``since_load`` has seen."""
-        return int(self.db.execute(
-            "SELECT count(*) FROM records WHERE source=? AND deleted=0 AND (last_load IS NULL OR"
-            " last_load < ?)", (source, since_load)).fetchone()[0])
+        return int(self.db.execute(f"SELECT count(*) FROM records WHERE source=? AND deleted=0 AND {_UNSEEN}",
+                                   (source, since_load)).fetchone()[0])
 
     def next_load_id(self) -> int:
         """Return the id the next load will get (runs are serialised by the run lock)."""
@@ -342,7 +342,7 @@ class Store:
 
     def mark_unseen_deleted(self, source: str, since_load: int) -> int:
         """Mark deleted every live record of a source no load since ``since_load`` has seen."""
-        return self._mark_deleted(source, "(last_load IS NULL OR last_load < ?)", (since_load,))
+        return self._mark_deleted(source, _UNSEEN, (since_load,))
 
     def mark_unlisted_deleted(self, source: str, listed: set[str]) -> int:
         """Mark deleted every live record of a source whose protocol id is not listed."""
