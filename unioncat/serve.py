@@ -1,6 +1,8 @@
-"""``unioncat serve``: every face in one process, over one serving layer: the SRU app under
-waitress, and the Z39.50 target beside it (``--z3950-port``).  It sits above the faces, which
-never import each other.  For gunicorn see :func:`unioncat.sru_server.app.wsgi_app`.
+"""``unioncat serve``: every face in one process, over one serving layer: the web catalogue and
+SRU (at ``server.base_path``) as one WSGI site under waitress, and the Z39.50 target beside it
+(``--z3950-port``).  It sits above the faces, which never import each other.  For gunicorn:
+
+    gunicorn -k gthread -w 2 --threads 4 --reuse-port -b 127.0.0.1:8765 'unioncat.serve:wsgi_app()'
 """
 from __future__ import annotations
 
@@ -13,14 +15,44 @@ import sys
 import threading
 import time
 
-from unioncat.config import Config
+from typing import Any, Callable, Iterable
+
+from unioncat.config import Config, load_config
 from unioncat.errors import UnioncatError
-from unioncat.sru_server.app import create_app
+from unioncat.serving import Resources
+from unioncat.sru_server.app import SRUApp
+from unioncat.web.app import WebApp
 from unioncat.z3950_server.server import Z3950Server
 
 
+class Site:
+    """The HTTP faces as one WSGI application: SRU at its base path, the web catalogue at
+    every other path; one serving layer (``res``) under both."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.res = Resources(cfg)
+        self.sru = SRUApp(cfg, self.res)
+        self.web = WebApp(cfg, self.res)
+        self.sru_path = cfg.server.base_path.rstrip("/") or "/"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = (environ.get("PATH_INFO", "") or "/").rstrip("/") or "/"
+        face = self.sru if path == self.sru_path else self.web
+        return face(environ, start_response)
+
+
+def create_app(cfg: Config) -> Site:
+    """Return the WSGI site (web catalogue and SRU) of a configuration."""
+    return Site(cfg)
+
+
+def wsgi_app(config_file: str | None = None) -> Site:
+    """Return the site for a WSGI server (config from the argument or $UNIONCAT_CONFIG)."""
+    return create_app(load_config(config_file))
+
+
 def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True) -> None:
-    """Serve SRU with waitress (and Z39.50 on ``z3950_port``) until interrupted."""
+    """Serve the web catalogue and SRU with waitress (and Z39.50 on ``z3950_port``) until interrupted."""
     from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")

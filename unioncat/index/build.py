@@ -61,13 +61,14 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
         parts.sort(key=lambda p: (p[0], p[1]))
         best = parts[0][3]
         members = [p[3] for p in parts]
+        kind = format_label(best.material, formats.get(parts[0][2], "marc21"))
         yield IndexDocument(
             id=master, fields=document_fields(members),
             year=best.year or next((p.year for p in members if p.year), None),
-            members=sorted({p[2] for p in parts}), language=best.language,
-            format=format_label(best.material, formats.get(parts[0][2], "marc21")),
+            members=sorted({p[2] for p in parts}), language=best.language, format=kind,
             sort_title=fold(best.title),
             display={"title": best.title, "author": best.author, "year": best.year,
+                     "format": kind, "language": best.language,
                      "title_vernacular": best.title_vernacular, "author_vernacular": best.author_vernacular,
                      "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],
                      "sources": sorted({p[2] for p in parts})})

@@ -22,10 +22,10 @@ from unioncat.index.query import AvailableSets, TantivyBuilder, field_for
 
 TOKEN_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
                 "classification", "isbn", "issn", "ids", "any", "pinyin")
-RAW_FIELDS = ("id", "member", "language", "format")
+RAW_FIELDS = ("id", "member", "language", "format", "topic")
 HEADING_FIELDS = ("title_heading", "author_heading", "subject_heading")  # whole headings, for browse
 FACETS = {"library": "member", "member": "member", "language": "language", "format": "format",
-          "year": "year"}
+          "year": "year", "subject": "topic"}
 WRITER_HEAP = 96 << 20
 
 
@@ -138,6 +138,8 @@ class TantivyEngine:
             out.add_text("language", doc.language)
         if doc.format:
             out.add_text("format", doc.format)
+        for topic in doc.fields.get("topic") or []:
+            out.add_text("topic", topic)
         out.add_text("sort_title", doc.sort_title[:64] or "~")
         if doc.year is not None:
             out.add_integer("year", doc.year)
@@ -209,7 +211,7 @@ class TantivyEngine:
         for name in names:
             target = FACETS.get(name)
             if target is None:
-                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format)")
+                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format, subject)")
             agg = searcher.aggregate(query, {name: {"terms": {"field": target, "size": 20}}})
             buckets = agg.get(name, {}).get("buckets", [])
             out[name] = {str(b["key"]): int(b["doc_count"]) for b in buckets}

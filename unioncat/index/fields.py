@@ -23,13 +23,14 @@ MAPPING: dict[str, dict[str, str]] = {
         "publisher": "260b 264b", "place": "260a 264a", "series": "490av 830anpv 440anpv",
         "notes": "500a 504a 505art 520a", "classification": "050ab 082a 084a",
         "isbn": "020az", "issn": "022ayz", "ids": "010a 035a 024a", "language": "041a",
-        "date": "260c 264c",
+        "date": "260c 264c", "topic": "600a 610a 611a 630a 650a 651a",
     },
     "unimarc": {
         "title": "200adehi 510a 517a 500a", "author": "700ab 701ab 702ab 710ab 711ab 712ab",
         "subject": "600a 601a 606axyz 607axyz 610a", "publisher": "210c", "place": "210a",
         "series": "225av 410t", "notes": "300a 330a", "classification": "675a 676a 686a 690a",
         "isbn": "010az", "issn": "011a", "ids": "035a", "language": "101a", "date": "210d",
+        "topic": "600a 601a 606a 607a",
     },
 }
 MAPPING["cnmarc"] = MAPPING["unimarc"]
@@ -185,4 +186,21 @@ def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
     fields["pinyin"] = [tok for value in cjk for tok in pinyin_tokens(value)]
     fields["any"] = [tok for part in members for value in part.all_text for tok in tokens(value)]
     fields.update(heading_terms(members))
+    fields["topic"] = topics(members)
     return fields
+
+
+MAX_TOPICS = 12
+
+
+def topics(members: list[DocParts]) -> list[str]:
+    """Return the main subject terms (6XX $a) as catalogued, for the subject facet: one form per
+    folded term, at most ``MAX_TOPICS``."""
+    seen: dict[str, str] = {}
+    for part in members:
+        for value in part.text.get("topic", []):
+            shown = strip_isbd(" ".join(value.split()))[:120]
+            key = fold_cjk(shown)
+            if key and key not in seen and len(seen) < MAX_TOPICS:
+                seen[key] = shown
+    return list(seen.values())

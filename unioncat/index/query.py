@@ -52,11 +52,12 @@ INDEXES: dict[str, str] = {
     "local.series": "series", "series": "series", "local.notes": "notes", "notes": "notes",
     "local.pinyin": "pinyin", "pinyin": "pinyin",
     "local.available": "available", "available": "available",
+    "local.topic": "topic", "topic": "topic",
 }
 CONTEXT_SETS = {"cql", "dc", "bath", "rec", "local"}
-RAW_FIELDS = {"member", "format", "id"}
+RAW_FIELDS = {"member", "format", "id", "topic"}
 NUMERIC = {"year"}
-UNMASKED = {"member", "format", "id", "isbn", "issn", "year", "available", "language"}
+UNMASKED = {"member", "format", "id", "topic", "isbn", "issn", "year", "available", "language"}
 # Relation modifiers that change nothing here (matching is always case- and accent-blind).
 MODIFIERS = {"relevant", "ignorecase", "ignoreaccents", "word", "string", "unmasked", "masked"}
 YES = {"true", "yes", "1", "available", "y"}

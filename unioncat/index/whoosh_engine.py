@@ -28,6 +28,7 @@ def whoosh_schema() -> wf.Schema:
     headings = {name: wf.TEXT(analyzer=RegexTokenizer(r"[^\x1e]+"), phrase=False) for name in HEADING_FIELDS}
     return wf.Schema(id=wf.ID(stored=True, unique=True), **headings,
                      member=wf.KEYWORD(lowercase=False), language=wf.ID(), format=wf.ID(),
+                     topic=wf.TEXT(analyzer=RegexTokenizer(r"[^\x1e]+"), phrase=False),
                      sort_title=wf.ID(sortable=True), year=wf.NUMERIC(int, bits=32, sortable=True),
                      display=wf.STORED(), **text)
 
@@ -62,6 +63,7 @@ class WhooshEngine:
                 values["year"] = doc.year
             writer.update_document(id=doc.id, member=" ".join(m.upper() for m in doc.members),
                                    language=doc.language or None, format=doc.format or None,
+                                   topic="\x1e".join(doc.fields.get("topic") or []) or None,
                                    sort_title=doc.sort_title[:64] or "~",
                                    display=json.dumps(doc.display, ensure_ascii=False), **values)
 
@@ -110,8 +112,8 @@ class WhooshEngine:
         for name in facets:
             target = FACETS.get(name)
             if target is None:
-                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format)")
-            groups[name] = sorting.FieldFacet(target, allow_overlap=target == "member")
+                raise SRUDiagnostic(6, name, f"unknown facet {name!r} (library, year, language, format, subject)")
+            groups[name] = sorting.FieldFacet(target, allow_overlap=target in ("member", "topic"))
         with self.index.searcher() as searcher:
             results = searcher.search(query, limit=max(offset + limit, 1), sortedby=sortedby,
                                       reverse=reverse, groupedby=groups or None)

@@ -21,9 +21,10 @@ from typing import Any, Callable
 from lxml import etree
 
 from unioncat.config.model import Config
-from unioncat.cql import CQLQuery, parse
+from unioncat.cql import CQLQuery, SearchClause, parse
 from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
 from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
+from unioncat.holdings.rota import rota
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
 from unioncat.index.analyzers import fold_cjk, tokens
@@ -144,6 +145,39 @@ class Resources:
     def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
         """Return the holdings, with availability as of now, of a hit's member records."""
         return holdings_for(self.store(), list(display.get("members", [])), names=self.names)
+
+    def lookup(self, master: str) -> dict[str, Any] | None:
+        """Return the index's display data of one master record, or None if it has none."""
+        hits = self.search(CQLQuery(SearchClause("rec.id", "=", master)), limit=1)
+        return hits.displays[0] if hits.ids else None
+
+    def on_shelf(self, master: str, display: dict[str, Any]) -> tuple[int, int]:
+        """Return (members with a copy on the shelf now, members holding it) for a hit."""
+        sources = [s.upper() for s in display.get("sources", [])]
+        sets = self.available()
+        return sum(1 for s in sources if master in sets.get(s, ())), len(sources)
+
+    def rota(self, requester: str, holdings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the members a reader of ``requester`` can borrow this record from, ranked
+        (:mod:`unioncat.holdings.rota`)."""
+        return rota(self.store(), self.cfg, requester, holdings)
+
+    def description(self, master: str, display: dict[str, Any]) -> tuple[DocParts, dict[str, list[str]]]:
+        """Return the index parts of a master's best member and their values without ISBD marks."""
+        ids = list(display.get("members", []))
+        parts = self.records.get((master, "parts"), lambda: self._parts(master, ids))
+        return parts, records.chopped(parts)
+
+    def marc(self, master: str, display: dict[str, Any]) -> tuple[str, list[Any]]:
+        """Return the master record as MARC 21 (leader, fields), holdings not joined."""
+        ids = list(display.get("members", []))
+        return self.records.get((master, "marc21"), lambda: marc21_fields(self.store(), master, ids))  # type: ignore[no-any-return]
+
+    def everything(self, facets: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Return facet counts over the whole catalogue (for search forms), kept until the
+        index changes."""
+        return self.records.get(("everything", facets), lambda: self.search(  # type: ignore[no-any-return]
+            CQLQuery(SearchClause("cql.allRecords", "=", "1")), limit=0, facets=facets).facets)
 
     def render(self, schema: str, master: str, display: dict[str, Any]) -> etree._Element:
         """Return one master record in an XML schema (marcxml, dc, mods, opacxml, isohold),

@@ -64,10 +64,10 @@ def public_address(server: ServerConfig, environ: dict[str, Any]) -> tuple[str, 
 class SRUApp:
     """WSGI callable answering SRU explain, searchRetrieve and scan."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, res: Resources | None = None) -> None:
         self.cfg = cfg
         self.server = cfg.server
-        self.res = Resources(cfg)
+        self.res = res or Resources(cfg)
         self.base = cfg.server.base_path.rstrip("/") or "/"
 
     # HTTP ------------------------------------------------------------------------------
@@ -377,9 +377,10 @@ def _plain(start_response: StartResponse, status: str, text: str,
     return [body]
 
 
-def create_app(cfg: Config) -> SRUApp:
-    """Return the SRU server's WSGI application for a configuration."""
-    return SRUApp(cfg)
+def create_app(cfg: Config, res: Resources | None = None) -> SRUApp:
+    """Return the SRU server's WSGI application for a configuration (sharing ``res``, the
+    serving layer, with the other faces if given)."""
+    return SRUApp(cfg, res)
 
 
 def wsgi_app(config_file: str | None = None) -> SRUApp:
