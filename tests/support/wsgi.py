@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
@@ -24,6 +24,7 @@ class Answer:
     status: str
     headers: dict[str, str]
     body: bytes
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # repeated ones too (Set-Cookie)
 
     @property
     def xml(self) -> etree._Element:
@@ -52,7 +53,7 @@ def call(app: Any, params: dict[str, str] | list[tuple[str, str]] | None = None,
     seen: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        seen["status"], seen["headers"] = status, dict(headers)
+        seen["status"], seen["headers"], seen["list"] = status, dict(headers), list(headers)
 
     data = b"".join(app(environ, start_response))
-    return Answer(seen["status"], seen["headers"], data)
+    return Answer(seen["status"], seen["headers"], data, seen["list"])

@@ -148,7 +148,10 @@ class Resources:
 
     def lookup(self, master: str) -> dict[str, Any] | None:
         """Return the index's display data of one master record, or None if it has none."""
-        hits = self.search(CQLQuery(SearchClause("rec.id", "=", master)), limit=1)
+        try:
+            hits = self.search(CQLQuery(SearchClause("rec.id", "=", master)), limit=1)
+        except SRUDiagnostic:  # an id no record can have ("*", empty)
+            return None
         return hits.displays[0] if hits.ids else None
 
     def on_shelf(self, master: str, display: dict[str, Any]) -> tuple[int, int]:

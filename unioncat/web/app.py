@@ -33,9 +33,10 @@ from unioncat.config.model import Config
 from unioncat.errors import SRUDiagnostic, SearchIndexError, UnioncatError
 from unioncat.serving import Resources
 from unioncat.serving.suggest import alternatives
-from unioncat.text import shown, strip_isbd
+from unioncat.text import has_cjk, shown, strip_isbd
 from unioncat.web import form, i18n
 from unioncat.web.form import BadSearch, Search
+from unioncat.web.i18n import N_
 
 log = logging.getLogger("unioncat.web")
 StartResponse = Callable[..., Any]
@@ -134,9 +135,9 @@ class WebApp:
         req = _request(environ)
         try:
             if len(environ.get("QUERY_STRING", "")) > MAX_URL or len(req.path) > 512:
-                raise HTTPError("414 URI Too Long", "The address is too long.")
+                raise HTTPError("414 URI Too Long", N_("The address is too long."))
             if req.method not in ("GET", "HEAD"):
-                raise HTTPError("405 Method Not Allowed", "This page can only be read.")
+                raise HTTPError("405 Method Not Allowed", N_("This page can only be read."))
             status, headers, body = self.route(req)
         except HTTPError as exc:
             status, headers, body = exc.status, [], self.page(req, "error.html", status=exc.status,
@@ -146,16 +147,16 @@ class WebApp:
         except SearchIndexError as exc:
             log.error("web request failed: %s", exc)
             status, headers, body = "503 Service Unavailable", [("Retry-After", "60")], self.page(
-                req, "error.html", status="503", message="The catalogue is not available just now. "
-                "Please try again in a minute.", values={})
+                req, "error.html", status="503", message=N_("The catalogue is not available just now. "
+                                                    "Please try again in a minute."), values={})
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # noqa: B036 -- last line of defence: a page, never a traceback
             log.exception("web request failed: %s %s?%s", req.method, req.path,
                           environ.get("QUERY_STRING", "")[:500])
             status, headers, body = "500 Internal Server Error", [], self.page(
-                req, "error.html", status="500", message="Something went wrong on our side; "
-                "it has been logged. Please try again.", values={})
+                req, "error.html", status="500", message=N_("Something went wrong on our side; "
+                                                    "it has been logged. Please try again."), values={})
         headers = headers + [("Content-Length", str(len(body)))] + SECURITY_HEADERS
         if not any(k == "Content-Type" for k, _ in headers):
             headers.append(("Content-Type", "text/html; charset=utf-8"))
@@ -182,7 +183,7 @@ class WebApp:
             return self.static_file(req, path[len("/static/"):])
         if path == "/robots.txt":
             return "200 OK", [("Content-Type", "text/plain; charset=utf-8")], b"User-agent: *\nAllow: /\n"
-        raise HTTPError("404 Not Found", "There is no page at this address.")
+        raise HTTPError("404 Not Found", N_("There is no page at this address."))
 
     # pages -----------------------------------------------------------------------------
     def page(self, req: Request, template: str, **context: Any) -> bytes:
@@ -230,7 +231,7 @@ class WebApp:
         status = "200 OK"
         problem = ""
         if found.total and not hits:
-            status, problem = "404 Not Found", "There is no page %(page)s of these results."
+            status, problem = "404 Not Found", N_("There is no page %(page)s of these results.")
         suggestions = self.suggestions(search) if not found.total else []
         return status, [], self.page(
             req, "results.html", search=search, hits=hits, total=found.total, problem=problem,
@@ -241,7 +242,8 @@ class WebApp:
         title, romanised = shown(display.get("title_vernacular", ""), display.get("title", ""))
         author, author_romanised = shown(display.get("author_vernacular", ""), display.get("author", ""))
         on_shelf, holding = self.res.on_shelf(master, display)
-        return {"id": master, "url": f"/record/{quote(master)}", "title": title or master,
+        tag = i18n.language_tag(display.get("language", ""))
+        return {"id": master, "lang": _script_tag(tag, title), "lang_romanised": _script_tag(tag, romanised), "url": f"/record/{quote(master)}", "title": title or master,
                 "title_romanised": romanised, "author": author, "author_romanised": author_romanised,
                 "year": display.get("year"), "format": display.get("format", ""),
                 "on_shelf": on_shelf, "holding": holding}
@@ -292,10 +294,10 @@ class WebApp:
 
     def record(self, req: Request, master: str) -> bytes:
         if not master or len(master) > 200 or "/" in master:
-            raise HTTPError("404 Not Found", "There is no record %(id)s in the catalogue.", id=master[:200])
+            raise HTTPError("404 Not Found", N_("There is no record %(id)s in the catalogue."), id=master[:200])
         display = self.res.lookup(master)
         if display is None:
-            raise HTTPError("404 Not Found", "There is no record %(id)s in the catalogue.", id=master)
+            raise HTTPError("404 Not Found", N_("There is no record %(id)s in the catalogue."), id=master)
         parts, text = self.res.description(master, display)
         try:
             leader, fields = self.res.marc(master, display)
@@ -332,7 +334,7 @@ class WebApp:
         if any(k == "home" for k, _ in req.pairs):
             home = req.param("home")
             if home and home not in self.sources:
-                raise HTTPError("400 Bad Request", "There is no member library %(id)s.", id=home[:40])
+                raise HTTPError("400 Bad Request", N_("There is no member library %(id)s."), id=home[:40])
             req.set_cookies.append(_cookie("home", home))
         back = req.param("back") or "/"
         if not back.startswith("/") or back.startswith("//") or "\\" in back or any(ord(c) < 32 for c in back):
@@ -342,7 +344,7 @@ class WebApp:
     def static_file(self, req: Request, name: str) -> tuple[str, list[tuple[str, str]], bytes]:
         found = self.static.get(name)
         if found is None:
-            raise HTTPError("404 Not Found", "There is no page at this address.")
+            raise HTTPError("404 Not Found", N_("There is no page at this address."))
         body, kind, etag = found
         headers = [("Content-Type", kind), ("ETag", f'"{etag}"'), ("Cache-Control", "public, max-age=86400")]
         if req.environ.get("HTTP_IF_NONE_MATCH", "") == f'"{etag}"':
@@ -362,13 +364,21 @@ def _static_files() -> dict[str, tuple[bytes, str, str]]:
     return out
 
 
+def _script_tag(tag: str, text: str) -> str:
+    """Return the language tag of a title or name in a record of language ``tag``: Chinese,
+    Japanese and Korean written in Latin letters are romanised ("zh-Latn")."""
+    if tag in ("zh", "ja", "ko") and text and not has_cjk(text):
+        return f"{tag}-Latn"
+    return tag
+
+
 def _problem(diag: SRUDiagnostic) -> str:
     """Return the reader's message (a msgid) for a diagnostic of the search."""
     if diag.number in (27, 13, 28):
-        return "The search %(term)s has nothing that can be searched for: type whole words."
+        return N_("The search %(term)s has nothing that can be searched for: type whole words.")
     if diag.number in (35, 36):
-        return "%(term)s is not a year."
-    return "This search cannot be run: %(term)s"
+        return N_("%(term)s is not a year.")
+    return N_("This search cannot be run: %(term)s")
 
 
 def _pages(search: Search, total: int) -> list[dict[str, Any]]:

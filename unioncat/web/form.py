@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey
 from unioncat.identifiers import issn
+from unioncat.web.i18n import N_
 
 PAGE_SIZE = 20
 MAX_DEPTH = 1000  # the deepest hit a results page shows (page 50 of 20)
@@ -138,7 +139,8 @@ _PHRASE = re.compile(r'"([^"]*)"|(\S+)')
 
 def words_clauses(index: str, text: str) -> list[Node]:
     """Return the clauses of what a reader typed: every word, and each quoted phrase as one."""
-    words, clauses = [], []
+    words: list[str] = []
+    clauses: list[Node] = []
     for phrase, word in _PHRASE.findall(text):
         if phrase.strip():
             clauses.append(SearchClause(index, "adj", phrase.strip()))
@@ -157,30 +159,30 @@ def parse(pairs: list[tuple[str, str]]) -> Search:
         if key not in KNOWN:
             continue  # a tracking parameter or an old bookmark's: ignored, not refused
         if len(value) > MAX_FIELD:
-            raise BadSearch("The search is too long (at most %(n)s characters in a box).", n=MAX_FIELD)
+            raise BadSearch(N_("The search is too long (at most %(n)s characters in a box)."), n=MAX_FIELD)
         if "\x00" in value:
-            raise BadSearch("The search contains characters that cannot be searched.")
+            raise BadSearch(N_("The search contains characters that cannot be searched."))
         value = " ".join(value.split())
         if key in FACETS:
             if value and (key, value) not in filters:
                 filters.append((key, value))
         elif key in single and single[key] != value:
-            raise BadSearch("The parameter %(name)s is given twice.", name=key)
+            raise BadSearch(N_("The parameter %(name)s is given twice."), name=key)
         else:
             single[key] = value
     if len(filters) > MAX_FILTERS:
-        raise BadSearch("Too many filters (at most %(n)s).", n=MAX_FILTERS)
+        raise BadSearch(N_("Too many filters (at most %(n)s)."), n=MAX_FILTERS)
     sort = single.get("sort") or "relevance"
     if sort not in SORTS:
-        raise BadSearch("Unknown sort order %(sort)s.", sort=sort)
+        raise BadSearch(N_("Unknown sort order %(sort)s."), sort=sort)
     page = _number(single.get("page", ""), "page", 1, MAX_DEPTH // PAGE_SIZE) or 1
     lo = _number(single.get("year_from", ""), "year_from", 0, 9999)
     hi = _number(single.get("year_to", ""), "year_to", 0, 9999)
     if lo is not None and hi is not None and lo > hi:
-        raise BadSearch("The year range runs backwards (%(lo)s to %(hi)s).", lo=lo, hi=hi)
+        raise BadSearch(N_("The year range runs backwards (%(lo)s to %(hi)s)."), lo=lo, hi=hi)
     for name, value in filters:
         if name == "year" and not re.fullmatch(r"\d{1,4}", value):
-            raise BadSearch("%(value)s is not a year.", value=value)
+            raise BadSearch(N_("%(value)s is not a year."), value=value)
     return Search(q=single.get("q", ""), words={k: single[k] for k in WORD_FIELDS if single.get(k)},
                   isbn=single.get("isbn", ""), year_from=lo, year_to=hi,
                   available=single.get("available", "") in ("1", "on", "true", "yes"),
@@ -192,6 +194,6 @@ def _number(text: str, name: str, lo: int, hi: int) -> int | None:
         return None
     if not re.fullmatch(r"\d{1,6}", text) or not lo <= int(text) <= hi:
         if name == "page":
-            raise BadSearch("Results are shown up to page %(n)s; narrow the search to see more.", n=hi)
-        raise BadSearch("%(value)s is not a year.", value=text)
+            raise BadSearch(N_("Results are shown up to page %(n)s; narrow the search to see more."), n=hi)
+        raise BadSearch(N_("%(value)s is not a year."), value=text)
     return int(text)

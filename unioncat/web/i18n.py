@@ -90,21 +90,22 @@ FORMAT_WORDS = (N_("book"), N_("journal"), N_("article"), N_("score"), N_("map")
                 N_("picture"), N_("object"), N_("manuscript"), N_("other"))
 
 
-# MARC language codes (ISO 639-2/B) whose ISO 639-1 code names them in Babel's data.
-_MARC_TO_639_1 = {
-    "ara": "ar", "chi": "zh", "cze": "cs", "dan": "da", "dut": "nl", "eng": "en", "fin": "fi", "fre": "fr",
-    "ger": "de", "gre": "el", "heb": "he", "hin": "hi", "hun": "hu", "ind": "id", "ita": "it", "jpn": "ja",
-    "kor": "ko", "lat": "la", "may": "ms", "mon": "mn", "nor": "no", "per": "fa", "pol": "pl", "por": "pt",
-    "rum": "ro", "rus": "ru", "san": "sa", "spa": "es", "swe": "sv", "tha": "th", "tib": "bo", "tur": "tr",
-    "ukr": "uk", "urd": "ur", "vie": "vi", "wel": "cy", "arm": "hy", "geo": "ka", "ice": "is", "mac": "mk",
-    "alb": "sq", "baq": "eu", "bur": "my", "slo": "sk", "slv": "sl", "srp": "sr", "hrv": "hr", "bul": "bg",
-    "est": "et", "lav": "lv", "lit": "lt", "ben": "bn", "tam": "ta", "tel": "te", "yid": "yi", "gle": "ga",
-    "uig": "ug", "mul": "mul", "und": "und", "zxx": "zxx",
-}
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    from babel.core import get_global
+
+    return dict(get_global("language_aliases"))  # ISO 639-2 (B and T) and 639-3 -> CLDR's code
+
+
+def language_tag(code: str) -> str:
+    """Return the BCP 47 tag of a MARC language code ("chi" -> "zh", "ger" -> "de"), or ""."""
+    key = code.strip().lower()
+    if not key.isalpha() or key in ("mul", "und", "zxx", "mis"):
+        return ""
+    return _aliases().get(key, key).split("_")[0]
 
 
 def language_name(code: str, lang: str) -> str:
     """Return the name of a MARC language code in the interface language (the code if unknown)."""
-    key = code.strip().lower()
     names: Any = locale(lang).languages
-    return str(names.get(_MARC_TO_639_1.get(key, key)) or code)
+    return str(names.get(language_tag(code) or code.strip().lower()) or code)
