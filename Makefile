@@ -18,12 +18,24 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# System packages the test peers need (Zebra, yaz-client, yaz-ztest); root on Debian.
+# System packages the tests need: the test peers (Zebra, yaz-client, yaz-ztest) and the browser
+# tests' Debian chromium and chromium-driver; root on Debian.
 system-deps:
-	@if command -v yaz-client >/dev/null && command -v zebrasrv >/dev/null; then :; \
+	@if command -v yaz-client >/dev/null && command -v zebrasrv >/dev/null && \
+	    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yaz idzebra-2.0 >/dev/null; \
-	else echo "need yaz and idzebra-2.0: run 'sudo apt-get install yaz idzebra-2.0'"; exit 1; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    yaz idzebra-2.0 chromium chromium-driver >/dev/null; \
+	else echo "need yaz, idzebra-2.0, chromium and chromium-driver: run" \
+	  "'sudo apt-get install yaz idzebra-2.0 chromium chromium-driver'"; exit 1; fi
+
+# axe-core for the accessibility checks in the browser tests (axe-selenium-python bundles a 2018 one).
+AXE_VERSION := 4.11.4
+$(VENV)/axe-core/axe.min.js: | venv
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm >/dev/null; }
+	cd $(VENV) && npm pack axe-core@$(AXE_VERSION) --silent >/dev/null && mkdir -p axe-core && \
+	  tar xzf axe-core-$(AXE_VERSION).tgz -C axe-core --strip-components=1 package/axe.min.js package/LICENSE && \
+	  rm axe-core-$(AXE_VERSION).tgz
 
 demo: venv
 	@rm -rf examples/demo/var
@@ -64,9 +76,9 @@ demo: venv
 	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
 	@echo "      or: $(U) serve, then http://127.0.0.1:8765/sru?version=1.2&operation=explain"
 
-test: venv system-deps
+test: venv system-deps $(VENV)/axe-core/axe.min.js
 	$(BIN)/python -m mypy unioncat
-	$(BIN)/python -m ruff check unioncat tests bench examples
+	$(BIN)/python -m ruff check unioncat tests bench examples scripts
 	$(BIN)/python -m pytest
 
 # Long suites (all 200,000 LoC records); the benchmarks use the same marker.

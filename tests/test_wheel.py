@@ -57,3 +57,20 @@ def test_the_wheel_runs_the_nightly_job(tmp_path: Path) -> None:
     assert found["total"] >= 1 and found["records"][0]["members"]
     held = json.loads(run(unioncat, *cfg, "holdings", "CITY.00470353", "--cluster", "--json", cwd=work))
     assert {m["source"] for m in held["members"]} >= {"CITY", "UNIV"}
+    # The web catalogue's templates, stylesheet and message catalogues come from the wheel too.
+    pages = run(py, "-c", "\n".join([
+        "import sys, io",
+        "from unioncat.config import load_config",
+        "from unioncat.serve import create_app",
+        "app = create_app(load_config('unioncat.toml'))",
+        "def get(path, query):",
+        "    seen = []",
+        "    env = {'REQUEST_METHOD': 'GET', 'PATH_INFO': path, 'QUERY_STRING': query, 'wsgi.url_scheme': 'http',",
+        "           'HTTP_HOST': 'x', 'wsgi.input': io.BytesIO()}",
+        "    body = b''.join(app(env, lambda s, h: seen.append(s)))",
+        "    return seen[0], body.decode()",
+        "status, body = get('/search', 'q=lian+cheng+jue&lang=zh-Hant')",
+        "css, _ = get('/static/unioncat.css', '')",
+        "print(status, css, '找到 1 種文獻' in body, 'unioncat.css' in body)",
+    ]), cwd=work)
+    assert pages.split() == ["200", "OK", "200", "OK", "True", "True"], pages
