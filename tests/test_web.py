@@ -396,3 +396,43 @@ def test_fuzz_sees_no_server_error(app: Site) -> None:
         assert not answer.status.startswith("5"), (n, path, query[:200], answer.body[-500:])
         assert b"Traceback" not in answer.body
     assert sum(statuses.values()) == 1200 and statuses.get("200", 0) > 300, statuses
+
+
+# live availability ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ztest() -> Any:
+    from tests.peers import yaz_ztest
+
+    with yaz_ztest() as address:
+        yield address
+
+
+def live_site(write_config: Any, run_cli: Any, address: str, database: str) -> tuple[Site, str]:
+    from unioncat.cql import parse
+
+    cfg = write_config({"id": "Z", "type": "z3950", "url": f"{address}/{database}", "query": "3",
+                        "syntax": "opac", "holdings": "opac", "name": "Zed Library"},
+                       extra="[availability]\nbudget = 1.0\nttl = 60")
+    assert run_cli(cfg, "run").exit_code == 0
+    site = create_app(load_config(str(cfg)))
+    hits = site.res.search(parse("cql.allRecords=1"), limit=10)
+    master = next(m for m, d in zip(hits.ids, hits.displays) if "Z.73090924 //r82" in d["members"])
+    return site, master
+
+
+def test_record_page_asks_the_member_live_within_the_budget(ztest: str, write_config: Any,
+                                                            run_cli: Any) -> None:
+    site, master = live_site(write_config, run_cli, ztest, "Default")
+    doc = page(get(site, f"/record/{master}"))
+    notes = texts(doc, "//table[@id='holdings']//span[contains(@class,'asof')]")
+    assert notes and all(n.startswith("checked with the library") for n in notes), notes
+    store = site.res.store()
+    assert not store.db.execute("SELECT count(*) FROM live_cache").fetchone()[0]  # nothing written
+
+
+def test_a_member_that_does_not_answer_in_time_is_marked(ztest: str, write_config: Any, run_cli: Any) -> None:
+    site, master = live_site(write_config, run_cli, ztest, "Default?search-delay=5")
+    doc = page(get(site, f"/record/{master}"))
+    notes = texts(doc, "//table[@id='holdings']//span[contains(@class,'asof')]")
+    assert notes and all("did not answer just now" in n for n in notes), notes
+    assert doc.xpath("//table[@id='holdings']//span[contains(@class,'stale')]")

@@ -11,12 +11,13 @@ stale with its age.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Callable
 
 from unioncat.config.model import Config, SourceConfig
 from unioncat.errors import UnioncatError
 from unioncat.holdings.extract import PRESETS, Extraction, extract, layout_for
 from unioncat.holdings.itemstore import write_items
-from unioncat.models import SourceRecord, now
+from unioncat.models import Item, SourceRecord, now
 from unioncat.store import Store
 
 REFRESHABLE = ("z3950", "sru")
@@ -64,10 +65,18 @@ def _fetch_sru(src: SourceConfig, record_id: str, local_id: str, timeout: float)
                    src.status_map)
 
 
-def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
-    """Refresh what can be refreshed within the budget; return an outcome per source."""
+Fresh = dict[str, tuple[list[Item], str]]  # record id -> (its items as the member says now, when)
+
+
+def ask(store: Store, cfg: Config, record_ids: list[str],
+        recent: Callable[[str], bool] = lambda rid: False) -> tuple[dict[str, str], Fresh, list[str]]:
+    """Ask the members for the records not ``recent``, in parallel, within the budget.
+
+    Return the outcome per source ("fresh", "cached", "not refreshable", "no answer within N s",
+    "failed: ..."), the items of each record that was answered (nothing is written), and the
+    records whose member failed."""
     outcomes: dict[str, str] = {}
-    budget, ttl = cfg.availability.budget, cfg.availability.ttl
+    budget = cfg.availability.budget
     pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(record_ids))))
     tasks: dict[Future[Extraction], tuple[str, str]] = {}
     for rid in record_ids:
@@ -78,9 +87,7 @@ def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
         if not src.live_refresh or src.type not in REFRESHABLE:
             outcomes.setdefault(src.id, "not refreshable")
             continue
-        row = store.db.execute("SELECT fetched FROM live_cache WHERE record_id=? AND outcome='fresh'",
-                               (rid,)).fetchone()
-        if row and _younger_than(row[0], ttl):
+        if recent(rid):
             outcomes[src.id] = "cached"
             continue
         fetch = _fetch_z3950 if src.type == "z3950" else _fetch_sru
@@ -88,6 +95,8 @@ def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
     done, _ = wait(tasks, timeout=budget)
     pool.shutdown(wait=False, cancel_futures=True)
     stamp = now()
+    fresh: Fresh = {}
+    failed: list[str] = []
     for future, (source, rid) in tasks.items():
         if future not in done:
             outcomes[source] = f"no answer within {budget:g} s"
@@ -95,13 +104,32 @@ def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
         error = future.exception()
         if error is not None:
             outcomes[source] = f"failed: {error}"
-            _remember(store, rid, stamp, "failed")
+            failed.append(rid)
             continue
+        fresh[rid] = (list(future.result().items), stamp)
+        outcomes[source] = "fresh"
+    return outcomes, fresh, failed
+
+
+def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
+    """Refresh what can be refreshed within the budget and store it (records refreshed within
+    ``availability.ttl`` are not asked again); return an outcome per source."""
+    ttl = cfg.availability.ttl
+
+    def recent(rid: str) -> bool:
+        row = store.db.execute("SELECT fetched FROM live_cache WHERE record_id=? AND outcome='fresh'",
+                               (rid,)).fetchone()
+        return bool(row and _younger_than(row[0], ttl))
+
+    outcomes, fresh, failed = ask(store, cfg, record_ids, recent)
+    stamp = now()
+    for rid in failed:
+        _remember(store, rid, stamp, "failed")
+    for rid, (items, when) in fresh.items():
         with store.db:
             store.db.execute("BEGIN IMMEDIATE")
-            write_items(store.db, rid, future.result().items, stamp)
-            _remember(store, rid, stamp, "fresh")
-        outcomes[source] = "fresh"
+            write_items(store.db, rid, items, when)
+            _remember(store, rid, when, "fresh")
     return outcomes
 
 

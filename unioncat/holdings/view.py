@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from unioncat.models import Item
 from unioncat.store import Store
 
 _QUERY = (
@@ -31,11 +32,16 @@ def age_seconds(stamp: str, now: datetime | None = None) -> float:
 
 
 def holdings_for(store: Store, record_ids: list[str], names: dict[str, str] | None = None,
-                 refresh: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Return one entry per holding member (and institution within a member's record)."""
+                 refresh: dict[str, str] | None = None,
+                 fresh: dict[str, tuple[list[Item], str]] | None = None) -> list[dict[str, Any]]:
+    """Return one entry per holding member (and institution within a member's record);
+    ``fresh``: items a member's server gave just now for some records (see ``live.ask``), shown
+    instead of the stored ones."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rid in record_ids:
-        for row in store.db.execute(_QUERY, (rid,)):
+        live = (fresh or {}).get(rid)
+        rows = _live_rows(*live) if live is not None else store.db.execute(_QUERY, (rid,))
+        for row in rows:
             item = {"item_id": row[0], "record_id": row[1], "branch": row[4] or "",
                     "location": row[5] or "", "call_number": row[6] or "", "barcode": row[7] or "",
                     "copy": row[8] or "", "volume": row[9] or "", "count": row[10],
@@ -68,6 +74,12 @@ def holdings_for(store: Store, record_ids: list[str], names: dict[str, str] | No
         members.append(entry)
     members.sort(key=lambda m: (m["available"] == 0, m["member"]))
     return members
+
+
+def _live_rows(items: list[Item], stamp: str) -> list[tuple[Any, ...]]:
+    """Return live items as rows of the holdings query (status from the member's server)."""
+    return [(i.item_id, i.record_id, i.source, i.institution, i.branch, i.location, i.call_number, i.barcode,
+             i.copy, i.volume, i.count, stamp, i.status, i.due_date, i.raw_status, "live", stamp) for i in items]
 
 
 _AVAILABLE = (

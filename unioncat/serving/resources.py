@@ -24,6 +24,7 @@ from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, SearchClause, parse
 from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
 from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
+from unioncat.holdings import live
 from unioncat.holdings.rota import rota
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
@@ -32,11 +33,13 @@ from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.serving import records
 from unioncat.text import fold, shown
+from unioncat.models import Item
 from unioncat.store import Store
 
 log = logging.getLogger("unioncat.serving")
 
 
+LIVE_CACHE = 10000  # records whose live answer is kept (for availability.ttl seconds)
 NOT_SCANNABLE = {"notes", "*", "available", "year", "id"}  # fields with no terms worth listing
 
 
@@ -81,6 +84,7 @@ class Resources:
         # Master records as built for the response (never their holdings, joined per request),
         # kept until the index changes: the index is what says which records a master has.
         self.records = LRU(cfg.server.record_cache)
+        self._live: OrderedDict[str, tuple[float, list[Item], str]] = OrderedDict()  # live.ask answers
         self.formats = {s.id: s.format for s in cfg.sources}
         self.names = {s.id: s.name for s in cfg.sources}
 
@@ -145,6 +149,30 @@ class Resources:
     def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
         """Return the holdings, with availability as of now, of a hit's member records."""
         return holdings_for(self.store(), list(display.get("members", [])), names=self.names)
+
+    def live_holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
+        """Return the holdings of a hit with what the members' own servers say now (members
+        with ``live_refresh``, within ``availability.budget`` seconds, answers kept in memory
+        for ``availability.ttl``; the store is never written).  A member that did not answer
+        in time is shown as stored, its entry ``stale`` with the outcome under ``refresh``."""
+        ids = list(display.get("members", []))
+        ttl = self.cfg.availability.ttl
+        started = time.monotonic()
+
+        def recent(rid: str) -> bool:
+            entry = self._live.get(rid)
+            return entry is not None and started - entry[0] < ttl
+
+        outcomes, fresh, _ = live.ask(self.store(), self.cfg, ids, recent)
+        with self._lock:
+            for rid, answer in fresh.items():
+                self._live[rid] = (started, *answer)
+                self._live.move_to_end(rid)
+            while len(self._live) > LIVE_CACHE:
+                self._live.popitem(last=False)
+            shown = {rid: (e[1], e[2]) for rid in ids if (e := self._live.get(rid)) and started - e[0] < ttl}
+        asked = {source: outcome for source, outcome in outcomes.items() if outcome != "not refreshable"}
+        return holdings_for(self.store(), ids, names=self.names, refresh=asked, fresh=shown)
 
     def lookup(self, master: str) -> dict[str, Any] | None:
         """Return the index's display data of one master record, or None if it has none."""

@@ -304,7 +304,7 @@ class WebApp:
         except UnioncatError as exc:
             log.warning("record %s has no MARC view: %s", master, exc)
             leader, fields = "", []
-        holdings = self.res.holdings(display)
+        holdings = self.res.live_holdings(display)
         home = req.cookies.get("home", "")
         home = home if home in self.sources else ""
         rota = self.res.rota(home, holdings) if home else []
@@ -412,7 +412,8 @@ def _rows(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          "location": item["location"], "call_number": item["call_number"],
                          "volume": item["volume"], "status": item["status"],
                          "due": (item["due_date"] or "")[:10] if item["status"] == "on_loan" else "",
-                         "count": item["count"], "age": member["age_seconds"]})
+                         "count": item["count"], "age": member["age_seconds"],
+                         "live": item["status_from"] == "live", "unanswered": member.get("stale", False)})
     return rows
 
 
