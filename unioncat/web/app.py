@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import jinja2
 from babel.dates import format_timedelta
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_group_symbol
 
 from unioncat.config.model import Config
 from unioncat.errors import SRUDiagnostic, SearchIndexError, UnioncatError
@@ -120,11 +120,13 @@ class WebApp:
 
     def _environment(self, lang: str) -> jinja2.Environment:
         env = jinja2.Environment(loader=jinja2.PackageLoader("unioncat.web", "templates"),
-                                 autoescape=True, extensions=["jinja2.ext.i18n"],
+                                 autoescape=True, extensions=["jinja2.ext.i18n"], auto_reload=False,
                                  trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
         loc = i18n.locale(lang)
-        env.filters["number"] = lambda n: format_decimal(n, locale=loc)
+        group = get_group_symbol(locale=loc)  # format_decimal costs 60 us a call; a page has 100 numbers
+        env.filters["number"] = lambda n: f"{n:,}".replace(",", group) if isinstance(n, int) else \
+            format_decimal(n, locale=loc)
         env.filters["age"] = lambda s: format_timedelta(timedelta(seconds=max(float(s), 1)), locale=loc)
         env.filters["language_name"] = lambda code: i18n.language_name(code, lang)
         env.globals["static"] = lambda name: f"/static/{name}?v={self.static[name][2][:10]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import urlencode
 
 from unioncat.cql import BooleanNode, CQLQuery, Modifier, Node, SearchClause, SortKey
@@ -86,11 +87,18 @@ class Search:
 
     def url(self, **changes: object) -> str:
         """Return the results page's URL of this search with ``changes`` (page back to 1 unless given)."""
+        if not changes:
+            return self.first_page
         changes.setdefault("page", 1)
         return "/search?" + urlencode(self.params(**changes))
 
+    @cached_property
+    def first_page(self) -> str:
+        return "/search?" + urlencode(self.params(page=1))
+
     def with_filter(self, name: str, value: str) -> str:
-        return self.url(filters=self.filters + ((name, value),))
+        """Return the URL of this search narrowed by one more facet value (page 1)."""
+        return self.first_page + "&" + urlencode([(name, value)])  # asked for every facet value shown
 
     def without_filter(self, name: str, value: str) -> str:
         return self.url(filters=tuple(f for f in self.filters if f != (name, value)))
