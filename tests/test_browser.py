@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.peers import free_port
 from tests.support.demo_site import demo_site
+from tests.support.serving import unioncat_serve
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AXE = ROOT / ".venv" / "axe-core" / "axe.min.js"
@@ -33,23 +29,8 @@ PHONE, DESKTOP = (360, 780), (1280, 900)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = demo_site(tmp_path_factory.mktemp("browser"))
-    port = free_port()
-    log = (site.parent / "serve.log").open("wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(site), "serve",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    with unioncat_serve(site, "/") as url:
+        yield url.rstrip("/")
 
 
 @pytest.fixture(scope="module")

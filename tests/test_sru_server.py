@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,9 +20,10 @@ from unioncat.cli import cli
 from unioncat.config import load_config
 from unioncat.sru_server import create_app
 from unioncat.sru_server.app import SRUApp
-from tests.peers import free_port, need_peers
+from tests.peers import need_peers
 from unioncat.text import fold
 from tests.support.demo_site import assert_harvested_completely, demo_site
+from tests.support.serving import unioncat_serve
 from tests.support.wsgi import NS, Answer, call
 
 LIANCHENGJUE = "M736a9c241586"  # CITY, DIST (MARC 21) and UNIV (CNMARC) records of one book
@@ -385,23 +384,8 @@ def test_whoosh_engine_answers_the_same(tmp_path_factory: pytest.TempPathFactory
 # the real server: yaz-client and our own harvester ---------------------------------------------
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
-    port = free_port()
-    log = (site.parent / "serve.log").open("wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(site), "serve",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/sru"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with unioncat_serve(site) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.mark.parametrize("method", ["get", "post", "soap"])

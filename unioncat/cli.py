@@ -547,11 +547,12 @@ def show(ctx: click.Context, record_id: str, fmt: str) -> None:
 @click.option("--threads", type=click.IntRange(1, 1024), help="Worker threads (default [server] threads).")
 @click.option("--z3950-port", type=click.IntRange(1, 65535),
               help="Also run the Z39.50 target on this port ([server] z3950_port).")
-@click.option("--sru/--no-sru", default=True, show_default=True, help="Serve SRU (--no-sru: Z39.50 only).")
+@click.option("--sru/--no-sru", default=True, show_default=True,
+              help="Serve the web catalogue and SRU (--no-sru: Z39.50 only).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, threads: int | None,
           z3950_port: int | None, sru: bool) -> None:
-    """Serve the union catalogue over SRU and Z39.50 (waitress; see the README for gunicorn)."""
+    """Serve the web catalogue for readers, SRU and Z39.50 (waitress; see the README for gunicorn)."""
     from unioncat.serve import run
 
     cfg = _config(ctx)
@@ -559,6 +560,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
     if not sru and not z_port:
         raise UnioncatError("--no-sru needs --z3950-port (or [server] z3950_port)")
     if sru:
+        click.echo(f"unioncat: web catalogue at http://{host}:{port}/", err=True)
         click.echo(f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} "
                    f"(explain: ?operation=explain&version=1.2)", err=True)
     if z_port:

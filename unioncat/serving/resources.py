@@ -21,7 +21,7 @@ from typing import Any, Callable
 from lxml import etree
 
 from unioncat.config.model import Config
-from unioncat.cql import CQLQuery, SearchClause, parse
+from unioncat.cql import CQLQuery, SearchClause, parse, walk
 from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
 from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
 from unioncat.holdings import live
@@ -63,6 +63,20 @@ class LRU:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return value
+
+    def peek(self, key: Any) -> Any:
+        """Return the cached value of key, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
@@ -142,9 +156,27 @@ class Resources:
         return parse(text, max_length=self.cfg.server.max_query_length,
                      max_clauses=max_clauses or self.cfg.server.max_clauses)
 
-    def search(self, query: CQLQuery, **kwargs: Any) -> SearchHits:
-        """Run a parsed query on the open index, ``local.available`` answered from the store."""
-        return self.engine().search(query, available=self.available, **kwargs)
+    def search(self, query: CQLQuery, facets: tuple[str, ...] = (), **kwargs: Any) -> SearchHits:
+        """Run a parsed query on the open index, ``local.available`` answered from the store.
+
+        Facet counts are kept per query until the index changes (or, for a query that asks for
+        availability, until the availability sets are recomputed): the next page of a search,
+        or the same search by another reader, costs only the page of hits."""
+        engine = self.engine()
+        if not facets:
+            return engine.search(query, available=self.available, **kwargs)
+        asks_availability = any(field_for(c.index) == "available" for c in walk(query.root))
+        key = ("facets", repr(query.root), facets, self._available[0] if asks_availability and self._available else 0)
+        known = self.records.peek(key)
+        if known is not None:
+            hits = engine.search(query, available=self.available, **kwargs)
+            hits.facets = known
+            return hits
+        hits = engine.search(query, available=self.available, facets=facets, **kwargs)
+        if asks_availability:  # the key must name the availability sets the query was answered with
+            key = key[:3] + (self._available[0] if self._available else 0,)
+        self.records.put(key, hits.facets)
+        return hits
 
     def holdings(self, display: dict[str, Any]) -> list[dict[str, Any]]:
         """Return the holdings, with availability as of now, of a hit's member records."""
