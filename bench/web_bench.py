@@ -24,6 +24,7 @@ import random
 import re
 import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -108,15 +109,29 @@ def measure(base: str, folder: Path, name: str, paths: list[str], cold: bool, co
     return result
 
 
+def masters_total(cfg: Path) -> int:
+    from unioncat.config import load_config
+    from unioncat.index.engine import open_engine
+
+    config = load_config(str(cfg))
+    return open_engine(config.index.engine, config.index.path, create=False).count()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", default="1,16")
+    ap.add_argument("--site", type=Path, help="serve this already loaded config instead of loading --records "
+                    "LoC records (kept afterwards)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does)")
-    work, _, cfg = loc_union(args.records, "web-bench-")
+    if args.site:
+        cfg = args.site.resolve()
+        work = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    else:
+        work, _, cfg = loc_union(args.records, "web-bench-")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "unioncat", "--config", str(cfg), "serve", "--port", str(port),
                                "--threads", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -129,7 +144,7 @@ def main() -> None:
         if len(words) < COLD_SHARE * runs:
             raise SystemExit(f"only {len(words):,} title words for {runs} cold runs of {COLD_SHARE:,}: use more records")
         records = masters(cfg, COLD_SHARE * runs)
-        print(f"\n{args.records:,} LoC records; unioncat serve (waitress, 4 threads); wrk {args.duration} s a row; "
+        print(f"\n{masters_total(cfg):,} master records; unioncat serve (waitress, 4 threads); wrk {args.duration} s a row; "
               f"cold: {len(words):,} words and {len(records):,} records, {COLD_SHARE:,} a run, each asked once")
         print("\n| page | mix | connections | web req/s | web median ms | web p99 ms | SRU req/s | SRU median ms "
               "| SRU p99 ms | web/SRU median | web/SRU p99 | non-2xx |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
