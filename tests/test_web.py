@@ -502,3 +502,19 @@ def test_expired_availability_is_read_in_the_background(site: Path, monkeypatch:
             break
         time.sleep(0.02)
     assert "NEW" in res.available()
+
+
+def test_settle_moves_the_dictionaries_out_of_the_collectors_way() -> None:
+    """Servers freeze what never dies (the pinyin and OpenCC dictionaries): a full collection
+    walked 250,000 such objects, 61 ms every time, on the 200,000-record bench site."""
+    import gc
+
+    from unioncat.serve import settle
+
+    try:
+        settle()
+        assert gc.get_freeze_count() > 100_000
+        from pypinyin.constants import PHRASES_DICT
+        assert not gc.is_tracked(PHRASES_DICT) or gc.get_freeze_count() > len(PHRASES_DICT)
+    finally:
+        gc.unfreeze()

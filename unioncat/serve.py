@@ -41,6 +41,21 @@ class Site:
         return face(environ, start_response)
 
 
+def settle() -> None:
+    """Load what every server loads sooner or later (pinyin and OpenCC dictionaries, the
+    pinyin syllables), then move everything alive to the garbage collector's permanent
+    generation: a full collection no longer walks 250,000 objects that never die (61 ms of
+    each full collection, measured on the 200,000-record bench site)."""
+    import gc
+
+    from unioncat.index.analyzers import pinyin_tokens, query_pinyin
+
+    pinyin_tokens("連城訣")
+    query_pinyin("lianchengjue")
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(cfg: Config) -> Site:
     """Return the WSGI site (web catalogue and SRU) of a configuration."""
     return Site(cfg)
@@ -48,7 +63,9 @@ def create_app(cfg: Config) -> Site:
 
 def wsgi_app(config_file: str | None = None) -> Site:
     """Return the site for a WSGI server (config from the argument or $UNIONCAT_CONFIG)."""
-    return create_app(load_config(config_file))
+    site = create_app(load_config(config_file))
+    settle()
+    return site
 
 
 def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True) -> None:
@@ -58,6 +75,7 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = create_app(cfg)
+    settle()
     if sru:
         _check_free(host, port)  # before Z39.50 worker processes are forked
     z3950 = None

@@ -29,7 +29,7 @@ from unioncat.holdings.rota import rota
 from unioncat.holdings.view import available_masters, holdings_for
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
 from unioncat.index.analyzers import fold_cjk, tokens
-from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, record_parts
+from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, frozen, record_parts
 from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.serving import records
 from unioncat.text import fold, shown
@@ -253,10 +253,17 @@ class Resources:
         parts = self.records.get((master, "parts"), lambda: self._parts(master, ids))
         return parts, records.chopped(parts)
 
-    def marc(self, master: str, display: dict[str, Any]) -> tuple[str, list[Any]]:
-        """Return the master record as MARC 21 (leader, fields), holdings not joined."""
+    def marc(self, master: str, display: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+        """Return the master record as MARC 21 (leader, fields), holdings not joined; fields
+        as tuples of strings (see :func:`unioncat.index.fields.frozen`)."""
         ids = list(display.get("members", []))
-        return self.records.get((master, "marc21"), lambda: marc21_fields(self.store(), master, ids))  # type: ignore[no-any-return]
+
+        def build() -> tuple[str, tuple[Any, ...]]:
+            leader, fields = marc21_fields(self.store(), master, ids)
+            return leader, tuple((tag, ind, value if isinstance(value, str) else tuple(tuple(s) for s in value))
+                                 for tag, ind, value in fields)
+
+        return self.records.get((master, "marc21"), build)  # type: ignore[no-any-return]
 
     def everything(self, facets: tuple[str, ...]) -> dict[str, dict[str, int]]:
         """Return facet counts over the whole catalogue (for search forms), kept until the
@@ -308,7 +315,7 @@ class Resources:
     def _parts(self, master: str, ids: list[str]) -> DocParts:
         store = self.store()
         best = best_member(store, master, members(store, master, ids))
-        return record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21"))
+        return frozen(record_parts(best.raw, best.syntax, best.charset, self.formats.get(best.source_id, "marc21")))
 
     def scan_start(self, index: str, term: str) -> str:
         """Return a scan's start term as the index holds terms (folded; the first token, or

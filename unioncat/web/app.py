@@ -305,7 +305,7 @@ class WebApp:
             leader, fields = self.res.marc(master, display)
         except UnioncatError as exc:
             log.warning("record %s has no MARC view: %s", master, exc)
-            leader, fields = "", []
+            leader, fields = "", ()
         holdings = self.res.live_holdings(display)
         home = req.cookies.get("home", "")
         home = home if home in self.sources else ""
