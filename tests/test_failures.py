@@ -154,6 +154,25 @@ def test_ctrl_c_on_the_command_line(write_config, tmp_path: Path) -> None:  # ty
     assert loads(tmp_path / "store.db", "O") == [("interrupted", "interrupted")]
 
 
+def test_ctrl_c_while_the_next_page_is_on_its_way(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The harvester fetches the next page in a second thread; Ctrl-C while that thread waits
+    on a hanging server ended the process only when the server answered (once 60 s and more)."""
+    with FaultyOAI(records(30), page_size=10, faults={2: "slow"}) as server:
+        cfg = write_config({"id": "O", "type": "oai", "url": server.url, "wait": 0.01})
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(cfg), "run"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(100):
+            if server.list_requests >= 2:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # page 1 stored, page 2 on its way in the other thread
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)  # the slow page takes 20 s: the process must not wait for it
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1] == "unioncat: interrupted"
+    assert loads(tmp_path / "store.db", "O") == [("interrupted", "interrupted")]
+
+
 # file drops fail loudly ------------------------------------------------------------------
 def _bad_drops(folder: Path) -> dict[str, str]:
     city = (DEMO / "city-2026-11-23.mrc.gz").read_bytes()

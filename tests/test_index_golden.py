@@ -37,7 +37,8 @@ def test_golden_marc21_document() -> None:
                           "pharmaceutical, physiological, therapeutical and toxicological standpoint"],
         "author_heading": ["aurand samuel herbert 1854\x1fAurand, Samuel Herbert, 1854-"],
         "subject_heading": ["botany medical\x1fBotany, Medical",
-                            "homeopathy materia medica and therapeutics\x1fHomeopathy Materia medica and therapeutics"]}
+                            "homeopathy materia medica and therapeutics\x1fHomeopathy Materia medica and therapeutics"],
+        "topic": ["Botany, Medical", "Homeopathy"]}  # 650 $a as catalogued: the subject facet
     assert (parts.year, parts.language, parts.material) == (1899, "eng", "am")  # type: ignore[attr-defined]
     assert len(fields["any"]) == 51 and {"homeopathic", "chicago", "5853149"} <= set(fields["any"])
 

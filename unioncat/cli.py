@@ -559,13 +559,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
     host, port, z_port = host or cfg.server.host, port or cfg.server.port, z3950_port or cfg.server.z3950_port
     if not sru and not z_port:
         raise UnioncatError("--no-sru needs --z3950-port (or [server] z3950_port)")
-    if sru:
-        click.echo(f"unioncat: web catalogue at http://{host}:{port}/", err=True)
-        click.echo(f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} "
-                   f"(explain: ?operation=explain&version=1.2)", err=True)
+    lines = [f"unioncat: web catalogue at http://{host}:{port}/",
+             f"unioncat: SRU at http://{host}:{port}{cfg.server.base_path} (explain: ?operation=explain&version=1.2)"] \
+        if sru else []
     if z_port:
-        click.echo(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}", err=True)
-    run(cfg, host, port, threads or cfg.server.threads, z_port, sru)
+        lines.append(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}")
+    run(cfg, host, port, threads or cfg.server.threads, z_port, sru,
+        announce=lambda: [click.echo(line, err=True) for line in lines])
 
 
 def main() -> None:

@@ -68,7 +68,8 @@ def wsgi_app(config_file: str | None = None) -> Site:
     return site
 
 
-def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True) -> None:
+def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sru: bool = True,
+        announce: Callable[[], object] = lambda: None) -> None:
     """Serve the web catalogue and SRU with waitress (and Z39.50 on ``z3950_port``) until interrupted."""
     from waitress import serve as waitress_serve  # type: ignore[import-untyped]
 
@@ -95,6 +96,7 @@ def run(cfg: Config, host: str, port: int, threads: int, z3950_port: int = 0, sr
                     z3950.balance(load, slot)
                     _z3950_worker(z3950)
         z3950.start()
+    announce()  # where it serves: said once every port is known to be ours
     try:
         if sru:
             waitress_serve(app, host=host, port=port, threads=threads, ident="unioncat",

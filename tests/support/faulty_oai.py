@@ -77,7 +77,7 @@ class FaultyOAI:
             return 200, {}, self._error(params, "badVerb", "no such verb")
         self.list_requests += 1
         fault = self.faults.get(self.list_requests, "")
-        if self.faults.get("always") == "slow":
+        if self.faults.get("always") == "slow" or fault == "slow":
             time.sleep(20)  # a member's server that hangs (the client is interrupted meanwhile)
         if fault == "503-seconds":
             return 503, {"Retry-After": "1"}, b"busy"

@@ -7,11 +7,13 @@ at once.  Every retry is counted, so the harvest summary can report it.
 """
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
 
@@ -19,6 +21,8 @@ from unioncat import __version__
 from unioncat.config.model import SourceConfig
 from unioncat.errors import TransportError
 from unioncat.harvester.base import NetworkHarvester
+
+T = TypeVar("T")
 
 USER_AGENT = f"unioncat/{__version__} (union-catalogue harvester)"
 
@@ -112,3 +116,22 @@ class HttpHarvester(NetworkHarvester):
     def close(self) -> None:
         """Release the HTTP connections."""
         self.client.close()
+
+
+def fetch_ahead(fetch: Callable[..., T], *args: Any) -> Future[T]:
+    """Run ``fetch(*args)`` in a thread of its own and return its future: the next page of a
+    harvest, fetched while this page's records are stored.  The thread is a daemon, so
+    Ctrl-C ends the process at once instead of waiting for a hanging member's answer (a
+    ThreadPoolExecutor's worker is joined at exit: 60 s and more with a slow server)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fetch(*args))
+        except BaseException as exc:  # noqa: B036 -- handed to whoever waits on the page
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="unioncat-fetch-ahead", daemon=True).start()
+    return future

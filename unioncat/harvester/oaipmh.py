@@ -23,7 +23,7 @@ Settings: ``url``, ``metadata_prefix``, ``set``, ``tries``, ``wait``, ``timeout`
 from __future__ import annotations
 
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterator
@@ -35,7 +35,7 @@ from unioncat.config.model import SourceConfig
 from unioncat.errors import (OAI_ERRORS, BadResumptionToken, HarvestError, NoRecordsMatch,
                              OAIError, RecordError)
 from unioncat.harvester.base import local_id_for
-from unioncat.harvester.http import HttpClient, HttpHarvester
+from unioncat.harvester.http import HttpClient, HttpHarvester, fetch_ahead
 from unioncat.marc.reader import is_marc_record, item_from_element
 from unioncat.marc.records import local_name
 from unioncat.models import Checkpoint, Rejected, SourceRecord, content_hash
@@ -180,11 +180,9 @@ class OAIHarvester(HttpHarvester):
     def _harvest_set(self, set_spec: str | None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         # The next page is fetched in a second thread while this one's records are
         # stored, so a harvest runs at the speed of the slower side, not of both added.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            yield from self._pages_of_set(set_spec, pool)
+        yield from self._pages_of_set(set_spec)
 
-    def _pages_of_set(self, set_spec: str | None,
-                      pool: ThreadPoolExecutor) -> Iterator[SourceRecord | Rejected | Checkpoint]:
+    def _pages_of_set(self, set_spec: str | None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         repeats = restarts = 0
         ahead: tuple[str | None, Future[Page]] | None = None
         while True:
@@ -215,7 +213,7 @@ class OAIHarvester(HttpHarvester):
                 continue
             self.pages += 1
             if page.token and page.token != token:
-                ahead = (page.token, pool.submit(
+                ahead = (page.token, fetch_ahead(
                     self._page, {"verb": "ListRecords", "resumptionToken": page.token}))
             for record in page.records:
                 yield self._record(record)

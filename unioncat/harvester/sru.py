@@ -13,7 +13,7 @@ and records not seen are marked deleted.  Diagnostics become
 """
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import date, timedelta
 from typing import Any, Iterator
 
@@ -23,7 +23,7 @@ from unioncat import xmlsafe
 from unioncat.config.model import SourceConfig
 from unioncat.errors import HarvestError, RecordError, RemoteDiagnostic
 from unioncat.harvester.base import local_id_for
-from unioncat.harvester.http import HttpClient, HttpHarvester
+from unioncat.harvester.http import HttpClient, HttpHarvester, fetch_ahead
 from unioncat.harvester.oaipmh import strip_forbidden_xml
 from unioncat.marc.reader import is_marc_record, item_from_element
 from unioncat.marc.records import local_name
@@ -75,10 +75,9 @@ class SRUHarvester(HttpHarvester):
                            "since_load": self.since_load, "started": now()}
         yield self.checkpoint()
         # The next page is fetched in a second thread while this one is stored.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            yield from self._pages(pool)
+        yield from self._pages()
 
-    def _pages(self, pool: ThreadPoolExecutor) -> Iterator[SourceRecord | Rejected | Checkpoint]:
+    def _pages(self) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         ahead: tuple[int, Future[etree._Element]] | None = None
         while True:
             start = self._state["start"]
@@ -92,7 +91,7 @@ class SRUHarvester(HttpHarvester):
             self.pages += 1
             nxt = _text(root, "nextRecordPosition")
             nxt_pos = int(nxt) if nxt.isdigit() else start + len(items)
-            ahead = (nxt_pos, pool.submit(self._request, nxt_pos)) if items and start < nxt_pos <= total else None
+            ahead = (nxt_pos, fetch_ahead(self._request, nxt_pos)) if items and start < nxt_pos <= total else None
             for pos, node in enumerate(items, start):
                 yield self._record(node, pos)
             self._state.update(start=nxt_pos, total=total)
