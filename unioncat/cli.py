@@ -565,7 +565,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
     if z_port:
         lines.append(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}")
     run(cfg, host, port, threads or cfg.server.threads, z_port, sru,
-        announce=lambda: [click.echo(line, err=True) for line in lines])
+        announce=lambda: click.echo("\n".join(lines), err=True))
 
 
 def main() -> None:
