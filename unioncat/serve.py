@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 from unioncat.config import Config, load_config
 from unioncat.errors import UnioncatError
+from unioncat.oai_server.app import OAIApp
 from unioncat.serving import Resources
 from unioncat.sru_server.app import SRUApp
 from unioncat.web.app import WebApp
@@ -26,19 +27,20 @@ from unioncat.z3950_server.server import Z3950Server
 
 
 class Site:
-    """The HTTP faces as one WSGI application: SRU at its base path, the web catalogue at
-    every other path; one serving layer (``res``) under both."""
+    """The HTTP faces as one WSGI application: SRU at its base path, OAI-PMH at its own, the
+    web catalogue at every other path; one serving layer (``res``) under all three."""
 
     def __init__(self, cfg: Config) -> None:
         self.res = Resources(cfg)
         self.sru = SRUApp(cfg, self.res)
         self.web = WebApp(cfg, self.res)
-        self.sru_path = cfg.server.base_path.rstrip("/") or "/"
+        self.oai = OAIApp(cfg, self.res)
+        self.faces: dict[str, Callable[..., Iterable[bytes]]] = {
+            cfg.server.base_path.rstrip("/") or "/": self.sru, cfg.oai.base_path.rstrip("/") or "/": self.oai}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = (environ.get("PATH_INFO", "") or "/").rstrip("/") or "/"
-        face = self.sru if path == self.sru_path else self.web
-        return face(environ, start_response)
+        return self.faces.get(path, self.web)(environ, start_response)
 
 
 def settle() -> None:

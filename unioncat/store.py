@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     rid INTEGER PRIMARY KEY,
@@ -143,6 +143,20 @@ CREATE TABLE IF NOT EXISTS dedup_overrides (
 CREATE TABLE IF NOT EXISTS index_dirty (
     master_id TEXT PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS master_stamps (
+    master_id TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    signature TEXT NOT NULL DEFAULT '',
+    sets TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS master_stamps_stamp ON master_stamps(stamp, master_id);
+CREATE TABLE IF NOT EXISTS master_sets (
+    spec TEXT NOT NULL,
+    stamp TEXT NOT NULL,
+    master_id TEXT NOT NULL,
+    PRIMARY KEY (spec, stamp, master_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
     source TEXT PRIMARY KEY,
     state TEXT NOT NULL,

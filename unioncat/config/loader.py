@@ -10,7 +10,7 @@ import re
 import tomllib
 from typing import Any
 
-from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, IndexConfig,
+from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, IndexConfig, OAIConfig,
                                    ServerConfig, SourceConfig, StoreConfig)
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
@@ -49,12 +49,12 @@ def load_config(path: str | None = None) -> Config:
 
 def _build(file: str, data: dict[str, Any]) -> Config:
     base = os.path.dirname(os.path.abspath(file))
-    known = {"store", "index", "server", "availability", "dedup", "source"}
+    known = {"store", "index", "server", "availability", "dedup", "oai", "source"}
     for key in data:
         if key not in known:
             raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
     tables = {}
-    for section in ("store", "index", "server", "availability", "dedup"):
+    for section in ("store", "index", "server", "availability", "dedup", "oai"):
         raw = data.get(section, {})
         if not isinstance(raw, dict):
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
@@ -101,8 +101,18 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                         title_threshold=float(d["title_threshold"]), block_list=tuple(blocked))
     if dedup.max_block < 2 or not 0 < dedup.title_threshold <= 100:
         raise ConfigError(file, "dedup", "expected max_block >= 2 and 0 < title_threshold <= 100")
+    oai = OAIConfig(**tables["oai"])
+    if not oai.base_path.startswith("/") or oai.base_path.rstrip("/") == server.base_path.rstrip("/"):
+        raise ConfigError(file, "oai.base_path", f"expected a path starting with / other than server.base_path, "
+                          f"got {oai.base_path!r}")
+    if oai.page_size < 1 or oai.token_ttl < 60:
+        raise ConfigError(file, "oai", "expected page_size >= 1 and token_ttl >= 60 seconds")
+    if oai.repository_identifier and not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+",
+                                                      oai.repository_identifier):
+        raise ConfigError(file, "oai.repository_identifier",
+                          f"expected a domain name such as union.example.org, got {oai.repository_identifier!r}")
     return Config(file=file, store=store, index=index, server=server, sources=sources,
-                  availability=availability, dedup=dedup)
+                  availability=availability, dedup=dedup, oai=oai)
 
 
 def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:

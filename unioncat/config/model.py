@@ -52,6 +52,17 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class OAIConfig:
+    """The OAI-PMH provider of the master records."""
+
+    base_path: str = "/oai"
+    page_size: int = 100
+    admin_email: str = "root@localhost"
+    repository_identifier: str = ""  # "" = the public host name, else "unioncat.local"
+    token_ttl: int = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
 class AvailabilityConfig:
     """Live availability refresh: cache lifetime and time budget, in seconds."""
 
@@ -117,6 +128,7 @@ class Config:
     sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
     availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    oai: OAIConfig = field(default_factory=OAIConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         """Return a source by id, or raise ConfigError naming the known ones."""

@@ -85,6 +85,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.z3950_message_size", int, 8 << 20,
             "Largest Z39.50 message in bytes: requests beyond it close the connection, Present stops at it."),
     Setting("server.threads", int, 4, "Worker threads of the built-in (waitress) HTTP server."),
+    Setting("oai.base_path", str, "/oai", "URL path of the OAI-PMH provider of the master records."),
+    Setting("oai.page_size", int, 100, "Records (or headers, or sets) in one OAI-PMH list response."),
+    Setting("oai.admin_email", str, "root@localhost", "The adminEmail that OAI-PMH Identify gives harvesters."),
+    Setting("oai.repository_identifier", str, "",
+            "The repository part of OAI identifiers (oai:REPOSITORY:MASTER_ID), a domain name; "
+            "empty: the host of server.public_url, else unioncat.local."),
+    Setting("oai.token_ttl", int, 604800, "Seconds an OAI-PMH resumptionToken stays valid."),
     Setting("availability.ttl", (int, float), 300,
             "Seconds a live availability refresh of a record is reused before asking the member again."),
     Setting("availability.budget", (int, float), 2.0,

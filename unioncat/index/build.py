@@ -18,7 +18,9 @@ from typing import Callable, Iterator
 
 from unioncat.config.model import Config
 from unioncat.index.engine import IndexDocument, TantivyEngine, open_engine
+from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
+from unioncat.index.stamps import Published, signature
 from unioncat.store import Store
 from unioncat.text import fold
 
@@ -35,6 +37,7 @@ class IndexStats:
     elapsed: float = 0.0
     rebuilt: bool = False
     total: int = 0
+    stamped: int = 0  # masters whose datestamp changed (OAI-PMH)
 
     def as_dict(self) -> dict[str, object]:
         """Return the stats as JSON-ready data."""
@@ -47,14 +50,14 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
     formats = {s.id: s.format for s in cfg.sources}
     for master in masters:
         rows = store.db.execute(
-            "SELECT r.id, r.source, r.raw, r.syntax, r.charset, coalesce(d.data, '{}') FROM clusters c"
+            "SELECT r.id, r.source, r.raw, r.syntax, r.charset, coalesce(d.data, '{}'), r.hash FROM clusters c"
             " JOIN records r ON r.id = c.record_id LEFT JOIN dedup_records d ON d.id = r.id"
             " WHERE c.master_id=? AND r.deleted=0 ORDER BY r.id", (master,)).fetchall()
         if not rows:
             yield master
             continue
         parts: list[tuple[float, str, str, DocParts]] = []
-        for rid, source, raw, syntax, charset, data in rows:
+        for rid, source, raw, syntax, charset, data, _ in rows:
             completeness = float(json.loads(data).get("completeness", 0))
             parts.append((-completeness, rid, source, record_parts(raw, syntax, charset,
                                                                    formats.get(source, "marc21"))))
@@ -67,6 +70,7 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
             year=best.year or next((p.year for p in members if p.year), None),
             members=sorted({p[2] for p in parts}), language=best.language, format=kind,
             sort_title=fold(best.title),
+            signature=signature((r[0], r[6]) for r in rows),
             display={"title": best.title, "author": best.author, "year": best.year,
                      "format": kind, "language": best.language,
                      "title_vernacular": best.title_vernacular, "author_vernacular": best.author_vernacular,
@@ -80,10 +84,14 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
         return rebuild(store, cfg, progress)
     start = time.monotonic()
     stats = IndexStats()
+    if stamps.is_empty(store) and store.db.execute("SELECT 1 FROM clusters LIMIT 1").fetchone():
+        return rebuild(store, cfg, progress)  # a store from before datestamps: stamp every master once
     dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, cfg.index.path)
-    _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty), replace=True)
+    published: list[Published] = []
+    gone = _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty), replace=True, published=published)
     engine.commit()
+    stats.stamped = stamps.record(store, published, gone)
     with store.db:
         store.db.execute("BEGIN IMMEDIATE")
         store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
@@ -101,12 +109,14 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     shutil.rmtree(fresh, ignore_errors=True)
     masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, fresh)
-    _write(engine, documents(store, cfg, masters), stats, progress, len(masters), replace=False)
+    published: list[Published] = []
+    _write(engine, documents(store, cfg, masters), stats, progress, len(masters), replace=False, published=published)
     engine.commit()
     stats.total = engine.count()
     del engine
     swap_in(fresh, target)
     shutil.rmtree(fresh, ignore_errors=True)  # the old index, after the exchange
+    stats.stamped = stamps.record(store, published, [], everything=True)
     store.db.execute("DELETE FROM index_dirty")
     stats.elapsed = time.monotonic() - start
     return stats
@@ -138,7 +148,9 @@ def _exchange(a: str, b: str) -> bool:
 
 
 def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: IndexStats,
-           progress: Callable[[int, int], None] | None, total: int, replace: bool) -> None:
+           progress: Callable[[int, int], None] | None, total: int, replace: bool,
+           published: list[Published]) -> list[str]:
+    """Write the documents; collect what was published; return the masters removed."""
     batch: list[IndexDocument] = []
     gone: list[str] = []
     for n, doc in enumerate(docs, 1):
@@ -146,6 +158,7 @@ def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: In
             gone.append(doc)
         else:
             batch.append(doc)
+            published.append(Published(doc.id, doc.signature, stamps.sets_of(doc.members, doc.format)))
         if len(batch) >= BATCH:
             engine.add(batch, replace)
             stats.documents += len(batch)
@@ -158,3 +171,4 @@ def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: In
     stats.documents += len(batch)
     engine.delete(gone)
     stats.deleted += len(gone)
+    return gone

@@ -41,6 +41,7 @@ class IndexDocument:
     format: str
     sort_title: str
     display: dict[str, Any] = field(default_factory=dict)
+    signature: str = ""  # of its members' ids and contents: a new one is a new datestamp
 
 
 @dataclass

@@ -210,9 +210,13 @@ def chopped(parts: Any) -> dict[str, list[str]]:
 
 
 
-def dc(master_id: str, parts: Any) -> etree._Element:
-    """Return srw_dc for a master record's index parts (``index.fields.DocParts``)."""
-    root = etree.Element(f"{{{SRW_DC_NS}}}dc", nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+
+
+def dc(master_id: str, parts: Any, prefix: str = "srw_dc", namespace: str = SRW_DC_NS) -> etree._Element:
+    """Return Dublin Core for a master record's index parts (``index.fields.DocParts``): in
+    SRU's srw_dc wrapper, or (``"oai_dc", OAI_DC_NS``) in OAI-PMH's."""
+    root = etree.Element(f"{{{namespace}}}dc", nsmap={prefix: namespace, "dc": DC_NS})
     d = f"{{{DC_NS}}}"
     text = chopped(parts)
     title, romanised = shown(getattr(parts, "title_vernacular", ""), next(iter(text.get("title", [])), ""))

@@ -228,6 +228,19 @@ class Resources:
         asked = {source: outcome for source, outcome in outcomes.items() if outcome != "not refreshable"}
         return holdings_for(self.store(), ids, names=self.names, refresh=asked, fresh=shown)
 
+    def displays(self, masters: list[str]) -> dict[str, dict[str, Any]]:
+        """Return the index's display data of many master records at once (those it has)."""
+        if not masters:
+            return {}
+        hits = self.search(CQLQuery(SearchClause("rec.id", "any", " ".join(masters))), limit=len(masters))
+        return dict(zip(hits.ids, hits.displays))
+
+    def oai_dc(self, master: str, display: dict[str, Any]) -> etree._Element:
+        """Return a master record as OAI-PMH's oai_dc."""
+        ids = list(display.get("members", []))
+        parts = self.records.get((master, "parts"), lambda: self._parts(master, ids))
+        return records.dc(master, parts, "oai_dc", records.OAI_DC_NS)
+
     def lookup(self, master: str) -> dict[str, Any] | None:
         """Return the index's display data of one master record, or None if it has none."""
         try:
