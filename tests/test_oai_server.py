@@ -306,3 +306,28 @@ def test_an_incremental_harvest_gets_exactly_what_changed(tmp_path: Path) -> Non
     untouched = next(iter(set(before) - changed - deleted))
     got = oai(app, verb="GetRecord", identifier=f"oai:unioncat.local:{untouched}", metadataPrefix="oai_dc")
     assert got.findtext(f".//{OAI}datestamp") <= harvested_at
+
+
+def test_every_verbs_response_is_valid_against_the_schema(app: Site) -> None:
+    """Every verb, every format, a last page and every error, against the OAI-PMH 2.0 response
+    structure (tests/data/oai: restated from the specification; bench/oai_schema_check.py
+    checks against the official schema files)."""
+    schema = etree.XMLSchema(etree.parse(str(ROOT / "tests" / "data" / "oai" / "OAI-PMH-restated.xsd")))
+    ident = f"oai:unioncat.local:{LIANCHENGJUE}"
+    requests: list[dict[str, str]] = [
+        {"verb": "Identify"}, {"verb": "ListMetadataFormats"}, {"verb": "ListMetadataFormats", "identifier": ident},
+        {"verb": "ListSets"}, {"verb": "ListIdentifiers", "metadataPrefix": "marc21", "set": "type:book"},
+        *({"verb": "ListRecords", "metadataPrefix": p} for p in ("marc21", "oai_dc", "mods")),
+        *({"verb": "GetRecord", "identifier": ident, "metadataPrefix": p} for p in ("marc21", "oai_dc", "mods")),
+        {"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "2000-01-01"}, {"verb": "Bad"}, {},
+        {"verb": "GetRecord", "identifier": "oai:x:y", "metadataPrefix": "marc21"},
+        {"verb": "ListRecords", "metadataPrefix": "x"}, {"verb": "ListSets", "resumptionToken": "x"},
+    ]
+    last = oai(app, verb="ListIdentifiers", metadataPrefix="oai_dc")
+    while last.findtext(f".//{OAI}resumptionToken"):
+        last = oai(app, verb="ListIdentifiers", resumptionToken=last.findtext(f".//{OAI}resumptionToken"))
+    answers = [oai(app, **params) for params in requests] + [last]
+    for params, root in zip(requests + [{"last": "page"}], answers):
+        assert schema.validate(root), (params, str(schema.error_log.last_error))
+    assert {error(r) for r in answers} >= {"", "badVerb", "idDoesNotExist", "noRecordsMatch",
+                                           "cannotDisseminateFormat", "badResumptionToken"}

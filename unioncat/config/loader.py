@@ -107,6 +107,9 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                           f"got {oai.base_path!r}")
     if oai.page_size < 1 or oai.token_ttl < 60:
         raise ConfigError(file, "oai", "expected page_size >= 1 and token_ttl >= 60 seconds")
+    if not re.fullmatch(r"\S+@(\S+\.)+\S+", oai.admin_email):
+        raise ConfigError(file, "oai.admin_email", f"expected an e-mail address whose domain has a dot (as "
+                          f"OAI-PMH requires), got {oai.admin_email!r}")
     if oai.repository_identifier and not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+",
                                                       oai.repository_identifier):
         raise ConfigError(file, "oai.repository_identifier",

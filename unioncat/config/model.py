@@ -57,7 +57,7 @@ class OAIConfig:
 
     base_path: str = "/oai"
     page_size: int = 100
-    admin_email: str = "root@localhost"
+    admin_email: str = "catalogue@unioncat.local"
     repository_identifier: str = ""  # "" = the public host name, else "unioncat.local"
     token_ttl: int = 7 * 24 * 3600
 

@@ -87,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.threads", int, 4, "Worker threads of the built-in (waitress) HTTP server."),
     Setting("oai.base_path", str, "/oai", "URL path of the OAI-PMH provider of the master records."),
     Setting("oai.page_size", int, 100, "Records (or headers, or sets) in one OAI-PMH list response."),
-    Setting("oai.admin_email", str, "root@localhost", "The adminEmail that OAI-PMH Identify gives harvesters."),
+    Setting("oai.admin_email", str, "catalogue@unioncat.local", "The adminEmail that OAI-PMH Identify gives harvesters."),
     Setting("oai.repository_identifier", str, "",
             "The repository part of OAI identifiers (oai:REPOSITORY:MASTER_ID), a domain name; "
             "empty: the host of server.public_url, else unioncat.local."),
