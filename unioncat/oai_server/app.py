@@ -58,6 +58,8 @@ TYPE_NAMES = {"book": "Books", "serial": "Serials (journals, newspapers)", "arti
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 MAX_BODY = 1 << 16
+SPLICE = re.compile(rb"<\?unioncat-record (\d+)\?>")
+MARC_SCHEMA_LOCATION = f'<record xsi:schemaLocation="{MARC_NS} {FORMATS["marc21"][0]}" '
 
 
 class OAIError(Exception):
@@ -95,7 +97,7 @@ class OAIApp:
             pairs += parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace"),
                                keep_blank_values=True)
         try:
-            root = self.respond(pairs, environ)
+            root, splices = self.respond(pairs, environ)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # noqa: B036 -- an OAI answer, never a traceback
@@ -105,6 +107,8 @@ class OAIApp:
                                                        ("Retry-After", "60"), ("Content-Length", str(len(body)))])
             return [body]
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        if splices:  # MARCXML built as text goes in as text: no parse, no second serialisation
+            body = SPLICE.sub(lambda m: splices[int(m.group(1))].encode("utf-8"), body)
         log.debug("OAI %s %.1f ms", environ.get("QUERY_STRING", "")[:200], (time.monotonic() - started) * 1000)
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
         return [b"" if method == "HEAD" else body]
@@ -131,17 +135,19 @@ class OAIApp:
         return identifier[len(prefix):] if identifier.startswith(prefix) else ""
 
     # the response ------------------------------------------------------------------------
-    def respond(self, pairs: list[tuple[str, str]], environ: dict[str, Any]) -> etree._Element:
+    def respond(self, pairs: list[tuple[str, str]], environ: dict[str, Any]) -> tuple[etree._Element, list[str]]:
+        """Return the response and the records to splice into it as text."""
         root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": XSI_NS})
         root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd")
         etree.SubElement(root, f"{{{OAI_NS}}}responseDate").text = stamps.stamp_now()
         request = etree.SubElement(root, f"{{{OAI_NS}}}request")
         request.text = self.base_url(environ)
+        splices: list[str] = []
         try:
             verb, args = self.arguments(pairs)
             for key, value in [("verb", verb), *sorted(args.items())]:
                 request.set(key, value)
-            getattr(self, verb)(root, args)
+            getattr(self, verb)(root, args, splices)
         except OAIError as err:
             if err.code in ("badVerb", "badArgument"):
                 request.attrib.clear()
@@ -149,7 +155,7 @@ class OAIApp:
         except (SearchIndexError, UnioncatError) as exc:
             log.error("OAI-PMH request failed: %s", exc)
             raise
-        return root
+        return root, splices
 
     def arguments(self, pairs: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:
         """Check the request's arguments against its verb's (raise badVerb, badArgument)."""
@@ -178,7 +184,7 @@ class OAIApp:
         return verb, args
 
     # verbs ---------------------------------------------------------------------------------
-    def Identify(self, root: etree._Element, args: dict[str, str]) -> None:
+    def Identify(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
         store = self.res.store()
         node = self._sub(root, "Identify")
         self._sub(node, "repositoryName", self.cfg.server.title)
@@ -195,7 +201,7 @@ class OAIApp:
                             ("sampleIdentifier", self.identifier("M0123456789ab"))):
             etree.SubElement(ident, f"{{{ID_NS}}}{name}").text = value
 
-    def ListMetadataFormats(self, root: etree._Element, args: dict[str, str]) -> None:
+    def ListMetadataFormats(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
         if "identifier" in args:
             self._stamp_of(args["identifier"])
         node = self._sub(root, "ListMetadataFormats")
@@ -205,7 +211,7 @@ class OAIApp:
             self._sub(entry, "schema", schema)
             self._sub(entry, "metadataNamespace", namespace)
 
-    def ListSets(self, root: etree._Element, args: dict[str, str]) -> None:
+    def ListSets(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
         specs = stamps.set_specs(self.res.store())
         position = 0
         if "resumptionToken" in args:
@@ -222,20 +228,20 @@ class OAIApp:
             token = self._make_token({"v": "ListSets", "a": following}) if following < len(specs) else ""
             self._resumption(node, token, len(specs), position)
 
-    def ListIdentifiers(self, root: etree._Element, args: dict[str, str]) -> None:
-        self._list(root, args, "ListIdentifiers")
+    def ListIdentifiers(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
+        self._list(root, args, "ListIdentifiers", splices)
 
-    def ListRecords(self, root: etree._Element, args: dict[str, str]) -> None:
-        self._list(root, args, "ListRecords")
+    def ListRecords(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
+        self._list(root, args, "ListRecords", splices)
 
-    def GetRecord(self, root: etree._Element, args: dict[str, str]) -> None:
+    def GetRecord(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
         prefix = self._prefix(args["metadataPrefix"])
         found = self._stamp_of(args["identifier"])
         node = self._sub(root, "GetRecord")
-        self._records(node, [found], prefix, with_metadata=True)
+        self._records(node, [found], prefix, True, splices)
 
     # lists -------------------------------------------------------------------------------
-    def _list(self, root: etree._Element, args: dict[str, str], verb: str) -> None:
+    def _list(self, root: etree._Element, args: dict[str, str], verb: str, splices: list[str]) -> None:
         if "resumptionToken" in args:
             state = self._token(args["resumptionToken"], verb)
         else:
@@ -256,7 +262,7 @@ class OAIApp:
         if not found and "resumptionToken" in args:
             raise OAIError("badResumptionToken", "this resumptionToken has nothing after it")
         node = self._sub(root, verb)
-        self._records(node, found, state["p"], with_metadata=verb == "ListRecords")
+        self._records(node, found, state["p"], verb == "ListRecords", splices)
         cursor = int(state["c"])
         if more or cursor:
             token = ""
@@ -265,7 +271,8 @@ class OAIApp:
                 token = self._make_token({**state, "a": [last.stamp, last.master_id], "c": cursor + len(found)})
             self._resumption(node, token, int(state["n"]), cursor)
 
-    def _records(self, node: etree._Element, found: list[stamps.Stamp], prefix: str, with_metadata: bool) -> None:
+    def _records(self, node: etree._Element, found: list[stamps.Stamp], prefix: str, with_metadata: bool,
+                 splices: list[str]) -> None:
         live = [s.master_id for s in found if not s.deleted]
         displays = self.res.displays(live) if with_metadata and live else {}
         for entry in found:
@@ -279,7 +286,12 @@ class OAIApp:
                 continue
             self._header(record, entry, deleted=False)
             try:
-                metadata = self._metadata(prefix, entry.master_id, display)
+                if prefix == "marc21":
+                    text = self.res.marcxml_text(entry.master_id, display)
+                    splices.append(text.replace("<record ", MARC_SCHEMA_LOCATION, 1))
+                    metadata = etree.PI("unioncat-record", str(len(splices) - 1))
+                else:
+                    metadata = self._metadata(prefix, entry.master_id, display)
             except (UnioncatError, ValueError, KeyError) as exc:
                 log.warning("record %s cannot be shown as %s: %s", entry.master_id, prefix, exc)
                 node.remove(record)
@@ -293,7 +305,7 @@ class OAIApp:
             element = self.res.oai_dc(master, display)
             element.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {FORMATS['oai_dc'][0]}")
             return element
-        element = self.res.render("marcxml" if prefix == "marc21" else "mods", master, display)
+        element = self.res.render("mods", master, display)
         element.set(f"{{{XSI_NS}}}schemaLocation", f"{FORMATS[prefix][1]} {FORMATS[prefix][0]}")
         return element
 

@@ -182,13 +182,18 @@ def holdings_852(members: list[dict[str, Any]], mode: str = "item") -> list[list
     return []
 
 
-def marcxml(head: str, members: list[dict[str, Any]], mode: str = "item") -> etree._Element:
-    """Return MARCXML: a record's head with the union's holdings as 852 fields."""
+def marcxml_text(head: str, members: list[dict[str, Any]], mode: str = "item") -> str:
+    """Return MARCXML as text: a record's head with the union's holdings as 852 fields."""
     out: list[str] = []
     for subs in holdings_852(members, mode):
         _datafield(out, "852", "  ", subs)
     out.append("</record>")
-    return etree.fromstring((head + clean("".join(out))).encode("utf-8"), xmlsafe.PARSER)
+    return head + clean("".join(out))
+
+
+def marcxml(head: str, members: list[dict[str, Any]], mode: str = "item") -> etree._Element:
+    """Return MARCXML: a record's head with the union's holdings as 852 fields."""
+    return etree.fromstring(marcxml_text(head, members, mode).encode("utf-8"), xmlsafe.PARSER)
 
 
 # dc and mods -------------------------------------------------------------------------

@@ -235,6 +235,14 @@ class Resources:
         hits = self.search(CQLQuery(SearchClause("rec.id", "any", " ".join(masters))), limit=len(masters))
         return dict(zip(hits.ids, hits.displays))
 
+    def marcxml_text(self, master: str, display: dict[str, Any]) -> str:
+        """Return a master record as MARCXML text with every member's holdings (what
+        ``render("marcxml", ...)`` gives, without parsing it into elements: OAI-PMH lists
+        hundreds a response)."""
+        mode = self.cfg.server.holdings
+        head = self._head(master, list(display.get("members", [])), mode)
+        return records.marcxml_text(head, self.holdings(display), mode)
+
     def oai_dc(self, master: str, display: dict[str, Any]) -> etree._Element:
         """Return a master record as OAI-PMH's oai_dc."""
         ids = list(display.get("members", []))
@@ -299,9 +307,13 @@ class Resources:
             head = self.records.get((master, mode, "unimarc"), lambda: records.marcxml_head(
                 *self._unimarc(master, ids), mode, records.UNIMARC_NS))
             return records.marcxml(head, holdings, mode)
-        head = self.records.get((master, mode),
-                                lambda: records.marcxml_head(*marc21_fields(self.store(), master, ids), mode))
+        head = self._head(master, ids, mode)
         return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+
+    def _head(self, master: str, ids: list[str], mode: str) -> str:
+        """Return the cached MARCXML of a master record up to its holdings."""
+        return self.records.get((master, mode),  # type: ignore[no-any-return]
+                                lambda: records.marcxml_head(*marc21_fields(self.store(), master, ids), mode))
 
     def _unimarc(self, master: str, ids: list[str]) -> tuple[str, list[Any]]:
         try:
