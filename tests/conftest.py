@@ -90,3 +90,11 @@ def run_cli() -> Callable[..., Result]:
 def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("UNIONCAT_CONFIG", raising=False)
     os.environ.pop("UNIONCAT_CONFIG", None)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo consortium, run and with CITY's status feed loaded: one copy per test module."""
+    from tests.support.demo_site import demo_site
+
+    return demo_site(tmp_path_factory.mktemp("site"))

@@ -15,15 +15,9 @@ from unioncat.config import load_config
 from unioncat.serving.resources import Resources
 from unioncat.store import Store
 from tests.peers import free_port
-from tests.support.demo_site import demo_site
 from tests.support.probe import Probe, summary
 
 UNIONCAT = str(Path(sys.executable).parent / "unioncat")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_site(tmp_path_factory.mktemp("nightly"))
 
 
 @pytest.fixture(scope="module")

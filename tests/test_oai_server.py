@@ -31,11 +31,6 @@ LIANCHENGJUE = "M736a9c241586"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_site(tmp_path_factory.mktemp("oai"))
-
-
-@pytest.fixture(scope="module")
 def app(site: Path) -> Site:
     return create_app(load_config(str(site)))
 

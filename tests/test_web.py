@@ -26,11 +26,6 @@ LIANCHENGJUE = "M736a9c241586"  # CITY, DIST (MARC 21) and UNIV (CNMARC) records
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_site(tmp_path_factory.mktemp("web"))
-
-
-@pytest.fixture(scope="module")
 def app(site: Path) -> Site:
     return create_app(load_config(str(site)))
 

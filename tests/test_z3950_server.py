@@ -25,15 +25,10 @@ from unioncat.z3950.codec import SYNTAXES, bits, encode, read_pdu, decode
 from unioncat.z3950.pqf import parse_pqf
 from unioncat.z3950_server.server import Z3950Server, serve_z3950
 from tests.peers import free_port
-from tests.support.demo_site import assert_harvested_completely, demo_site
+from tests.support.demo_site import assert_harvested_completely
 from tests.support.wsgi import call
 
 LIANCHENGJUE = "M736a9c241586"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo_site(tmp_path_factory.mktemp("z3950"))
 
 
 def _server(site: Path, **server: Any) -> Z3950Server:
