@@ -6,7 +6,7 @@ the oaipmh library's reference provider over the same records, in the same run.
 
 Loads N LoC records (`unioncat run`: import, dedup, index, datestamps) or takes an already
 loaded site (its LoC drop is the `data/loc.mrc` beside its config), starts `unioncat serve`
-(waitress, 4 threads) and ../shared/peers/start-oai.sh over the same LoC file (page size
+(waitress, 4 threads) and ../shared/peers/oai-provider.py over the same LoC file (page size
 --page for both), and harvests each with Sickle 0.7.0's ListRecords (marc21) in a child
 process.  Prints records, seconds, records/s, the harvester's peak RSS and the server's peak
 RSS (VmHWM) for each.
@@ -17,6 +17,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,13 +57,23 @@ def main() -> None:
                                "--threads", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peers = need_peers()
     ref_port = free_port()
-    started = subprocess.run([str(peers / "start-oai.sh"), str(data), str(ref_port), "--batch-size", str(args.page),
-                              "--quiet"], capture_output=True, text=True, env={**env, "OAI_PYTHON": sys.executable},
-                             timeout=1800)
-    if started.returncode:
-        raise SystemExit(f"start-oai.sh failed: {started.stderr[-2000:]}")
-    peer = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-    ref_pid = int(Path(peer["PIDFILE"]).read_text().strip())
+    state = Path(tempfile.mkdtemp(prefix="oai-peer-"))
+    # oai-provider.py directly (as start-oai.sh runs it), given the minutes that reading 200,000
+    # records takes: start-oai.sh waits 60 s.
+    reference = subprocess.Popen([sys.executable, str(peers / "oai-provider.py"), "--port", str(ref_port),
+                                  "--pidfile", str(state / "oai.pid"), "--batch-size", str(args.page), "--quiet",
+                                  str(data)], stdout=(state / "oai.out").open("w"), stderr=(state / "oai.log").open("w"),
+                                 env=env)
+    for _ in range(9000):
+        if "OAI_URL=" in (state / "oai.out").read_text() or reference.poll() is not None:
+            break
+        time.sleep(0.1)
+    out = (state / "oai.out").read_text()
+    if "OAI_URL=" not in out:
+        reference.kill()
+        raise SystemExit(f"the reference provider did not come up: {(state / 'oai.log').read_text()[-2000:]}")
+    peer = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    ref_pid = reference.pid
     rows = []
     try:
         ours = f"http://127.0.0.1:{port}/oai"
@@ -73,7 +84,8 @@ def main() -> None:
             out, secs, harvester_rss = child("code", SICKLE, url)
             rows.append((label, int(out), time.perf_counter() - start, harvester_rss, peak_rss_mib(pid)))
     finally:
-        subprocess.run([str(peers / "stop-oai.sh"), str(ref_port)], capture_output=True, timeout=60)
+        reference.terminate()
+        reference.wait(30)
         if work is not None:
             stop([server], work)
         else:

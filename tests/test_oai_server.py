@@ -326,3 +326,21 @@ def test_every_verbs_response_is_valid_against_the_schema(app: Site) -> None:
         assert schema.validate(root), (params, str(schema.error_log.last_error))
     assert {error(r) for r in answers} >= {"", "badVerb", "idDoesNotExist", "noRecordsMatch",
                                            "cannotDisseminateFormat", "badResumptionToken"}
+
+
+def test_the_next_page_is_built_ahead_and_is_the_same_page(site: Path) -> None:
+    """While a harvester reads one page of ListRecords the server builds the next (Sickle asks
+    for one page at a time); what it serves from there is what it would have built anew."""
+    ahead = create_app(load_config(str(site)))
+    first = oai(ahead, verb="ListRecords", metadataPrefix="marc21")
+    token = first.findtext(f".//{OAI}resumptionToken")
+    assert len(ahead.oai._ahead) == 1  # the page after this one, on its way
+    served = oai(ahead, verb="ListRecords", resumptionToken=token)
+    fresh = oai(create_app(load_config(str(site))), verb="ListRecords", resumptionToken=token)
+
+    def records(root: etree._Element) -> list[bytes]:
+        return [etree.tostring(r) for r in root.iter(f"{OAI}record")]
+
+    assert records(served) == records(fresh) and len(records(served)) == 100
+    assert served.findtext(f".//{OAI}resumptionToken") == fresh.findtext(f".//{OAI}resumptionToken")
+    assert len(ahead.oai._ahead) == 1  # taken, and the one after it started

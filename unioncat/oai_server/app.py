@@ -17,7 +17,10 @@ import base64
 import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import Future
 import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
@@ -58,8 +61,16 @@ TYPE_NAMES = {"book": "Books", "serial": "Serials (journals, newspapers)", "arti
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 MAX_BODY = 1 << 16
+AHEAD = 16  # pages built ahead and not yet asked for, kept at most (one per harvest in progress)
 SPLICE = re.compile(rb"<\?unioncat-record (\d+)\?>")
 MARC_SCHEMA_LOCATION = f'<record xsi:schemaLocation="{MARC_NS} {FORMATS["marc21"][0]}" '
+
+
+def _ahead_key(pairs: list[tuple[str, str]], base: str) -> tuple[str, ...] | None:
+    """Return the key of a ListRecords request by resumptionToken alone, else None."""
+    if len(pairs) == 2 and dict(pairs).get("verb") == "ListRecords" and "resumptionToken" in dict(pairs):
+        return (base, dict(pairs)["resumptionToken"])
+    return None
 
 
 class OAIError(Exception):
@@ -78,6 +89,8 @@ class OAIApp:
         self.oai = cfg.oai
         self.res = res
         self.names = {s.id: s.name or s.id for s in cfg.sources}
+        self._lock = threading.Lock()
+        self._ahead: OrderedDict[tuple[str, ...], Future[tuple[bytes, list[tuple[str, str]]]]] = OrderedDict()
 
     # HTTP ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -97,7 +110,7 @@ class OAIApp:
             pairs += parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace"),
                                keep_blank_values=True)
         try:
-            root, splices = self.respond(pairs, environ)
+            body, following = self.answer(pairs, environ)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # noqa: B036 -- an OAI answer, never a traceback
@@ -106,12 +119,57 @@ class OAIApp:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain; charset=utf-8"),
                                                        ("Retry-After", "60"), ("Content-Length", str(len(body)))])
             return [body]
-        body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-        if splices:  # MARCXML built as text goes in as text: no parse, no second serialisation
-            body = SPLICE.sub(lambda m: splices[int(m.group(1))].encode("utf-8"), body)
+        if following:
+            self.read_ahead(following, environ)
         log.debug("OAI %s %.1f ms", environ.get("QUERY_STRING", "")[:200], (time.monotonic() - started) * 1000)
         start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
         return [b"" if method == "HEAD" else body]
+
+    def answer(self, pairs: list[tuple[str, str]], environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]]:
+        """Return the response document, and the request for the next page of a ListRecords
+        (empty if there is none): a page built ahead for this request is taken as it is."""
+        key = _ahead_key(pairs, self.base_url(environ))
+        if key is not None:
+            with self._lock:
+                ready = self._ahead.pop(key, None)
+            if ready is not None:
+                try:
+                    return ready.result(timeout=600)
+                except Exception:  # noqa: BLE001 -- built anew below, so the error shows in this request
+                    log.warning("a page built ahead failed; building it again", exc_info=True)
+        return self.build(pairs, environ)
+
+    def build(self, pairs: list[tuple[str, str]], environ: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]]:
+        """Return a response document built now, and the request for its next page."""
+        root, splices = self.respond(pairs, environ)
+        body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        if splices:  # MARCXML built as text goes in as text: no parse, no second serialisation
+            body = SPLICE.sub(lambda m: splices[int(m.group(1))].encode("utf-8"), body)
+        token = root.findtext(f"{{{OAI_NS}}}ListRecords/{{{OAI_NS}}}resumptionToken")
+        return body, ([("verb", "ListRecords"), ("resumptionToken", token)] if token else [])
+
+    def read_ahead(self, pairs: list[tuple[str, str]], environ: dict[str, Any]) -> None:
+        """Build the next page of a harvest in a thread of its own while the harvester reads
+        this one (most harvesters, Sickle among them, ask for one page at a time).  The token
+        still carries everything: a restarted server, or a page not built ahead, answers the
+        same; only the latest ``AHEAD`` pages are kept."""
+        key = _ahead_key(pairs, self.base_url(environ))
+        future: Future[tuple[bytes, list[tuple[str, str]]]] = Future()
+        context: dict[str, Any] = {k: environ[k] for k in ("HTTP_HOST", "wsgi.url_scheme") if k in environ}
+        with self._lock:
+            if key is None or key in self._ahead:
+                return
+            self._ahead[key] = future
+            while len(self._ahead) > AHEAD:
+                self._ahead.popitem(last=False)
+
+        def build() -> None:
+            try:
+                future.set_result(self.build(pairs, context))
+            except BaseException as exc:  # noqa: B036 -- handed to the request that takes the page
+                future.set_exception(exc)
+
+        threading.Thread(target=build, name="unioncat-oai-ahead", daemon=True).start()
 
     def base_url(self, environ: dict[str, Any]) -> str:
         """Return the provider's URL as clients reach it (``server.public_url`` if set)."""
