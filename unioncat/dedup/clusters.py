@@ -90,20 +90,22 @@ def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None
 
 
 def master_fields(store: Store, master_id: str, of_family: str | None = None,
-                  ids: Sequence[str] | None = None,
-                  found: list[dict[str, Any]] | None = None) -> tuple[str, list[MarcField]]:
+                  ids: Sequence[str] | None = None, found: list[dict[str, Any]] | None = None,
+                  best: StoredRecord | None = None) -> tuple[str, list[MarcField]]:
     """Return the master record's leader and fields: the best member (of one MARC family,
     if asked), enriched with the other members' identifiers, subjects and classification
     of that family, 001 set to the master id (``ids``: see :func:`members`; ``found``: the
-    members when the caller has read them already)."""
+    members when the caller has read them already; ``best``: the best member, likewise)."""
     found = found or members(store, master_id, ids)
-    best = best_member(store, master_id, found, of_family)
+    best = best or best_member(store, master_id, found, of_family)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH[family(best.format)]
     have = {(f[0], _key(f[2])) for f in fields if f[0] in tags}
     for member in found:
+        if member["id"] == best.id:
+            continue
         other = store.get(member["id"])
-        if other is None or other.id == best.id or family(other.format) != family(best.format):
+        if other is None or family(other.format) != family(best.format):
             continue
         for fld in all_fields(other.raw, other.syntax, other.charset)[1]:
             if fld[0] in tags and (fld[0], _key(fld[2])) not in have:
@@ -123,10 +125,10 @@ def marc21_fields(store: Store, master_id: str,
     only UNIMARC/CNMARC ones, their record through the UNIMARC to MARC 21 crosswalk."""
     found = members(store, master_id, ids)
     try:
-        best_member(store, master_id, found, "marc21")
+        best = best_member(store, master_id, found, "marc21")
     except DedupError:
         return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids, found))
-    return master_fields(store, master_id, "marc21", ids, found)
+    return master_fields(store, master_id, "marc21", ids, found, best)
 
 
 def _key(value: str | list[tuple[str, str]]) -> str:

@@ -143,13 +143,22 @@ def items_of(members: list[dict[str, Any]]) -> list[Item]:
 
 
 # marcxml -----------------------------------------------------------------------------
+_SPECIAL = re.compile('[&<>"]')
+
+
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def _plain(text: str) -> str:
+    """Escape a tag, indicator or subfield code: almost always a letter or digit already."""
+    return text if text.isalnum() else _esc(text)
+
+
 def _datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) -> None:
-    out.append(f'<datafield tag="{_esc(tag)}" ind1="{_esc(ind[:1] or " ")}" ind2="{_esc(ind[1:2] or " ")}">')
-    out.extend(f'<subfield code="{_esc(code)}">{_esc(value)}</subfield>' for code, value in subs if value)
+    out.append(f'<datafield tag="{_plain(tag)}" ind1="{_plain(ind[:1] or " ")}" ind2="{_plain(ind[1:2] or " ")}">')
+    out.extend(f'<subfield code="{_plain(code)}">{_esc(value) if _SPECIAL.search(value) else value}</subfield>'
+               for code, value in subs if value)
     out.append("</datafield>")
 
 
