@@ -97,6 +97,7 @@ bench: venv
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python bench/sru_bench.py
 	$(BIN)/python bench/web_bench.py
+	$(BIN)/python bench/oai_bench.py
 	$(BIN)/python bench/z3950_bench.py
 
 clean:
