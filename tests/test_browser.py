@@ -175,6 +175,8 @@ def test_keyboard_reaches_the_search_and_the_results(server: str, browser: Any) 
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
     size(browser, DESKTOP)
     open_page(browser, server + "/?lang=en")
@@ -189,14 +191,15 @@ def test_keyboard_reaches_the_search_and_the_results(server: str, browser: Any) 
             break
     assert browser.switch_to.active_element.get_attribute("id") == "q"
     ActionChains(browser).send_keys("lian cheng jue", Keys.ENTER).perform()
-    assert "/search" in browser.current_url
+    WebDriverWait(browser, 20).until(EC.url_contains("/search"))  # a key press does not wait for the page
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "li.hit")))
     for _ in range(40):
         ActionChains(browser).send_keys(Keys.TAB).perform()
         if "/record/" in (browser.switch_to.active_element.get_attribute("href") or ""):
             break
     ActionChains(browser).send_keys(Keys.ENTER).perform()
-    assert browser.current_url.endswith(f"/record/{LIANCHENGJUE}")
-    assert browser.find_elements(By.ID, "holdings")
+    WebDriverWait(browser, 20).until(EC.url_contains(f"/record/{LIANCHENGJUE}"))
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "holdings")))
 
 
 PAGES = {"home": "/", "results": "/search?q=history", "record": f"/record/{LIANCHENGJUE}"}

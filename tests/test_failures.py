@@ -138,11 +138,17 @@ def test_a_failed_upsert_rolls_back_on_any_exception(tmp_path: Path) -> None:
         assert store.upsert(recs[2:], 1)["new"] == 2
 
 
+def _sigint_default() -> None:
+    """Give the child the Ctrl-C a terminal gives: a test run started in the background (`make
+    test &`, a CI runner) has SIGINT ignored, and children inherit that (the run then harvests on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_on_the_command_line(write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with FaultyOAI(records(30), page_size=10, faults={"always": "slow"}) as server:  # type: ignore[dict-item]
         cfg = write_config({"id": "O", "type": "oai", "url": server.url, "wait": 0.01})
         proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(cfg), "run"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_sigint_default)
         for _ in range(100):
             if server.list_requests:
                 break
@@ -160,7 +166,7 @@ def test_ctrl_c_while_the_next_page_is_on_its_way(write_config, tmp_path: Path) 
     with FaultyOAI(records(30), page_size=10, faults={2: "slow"}) as server:
         cfg = write_config({"id": "O", "type": "oai", "url": server.url, "wait": 0.01})
         proc = subprocess.Popen([str(Path(sys.executable).parent / "unioncat"), "--config", str(cfg), "run"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_sigint_default)
         for _ in range(100):
             if server.list_requests >= 2:
                 break
