@@ -74,7 +74,7 @@ demo: venv
 	  status=$$?; kill $$pid; exit $$status
 	@echo
 	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
-	@echo "      or: $(U) serve, then http://127.0.0.1:8765/sru?version=1.2&operation=explain"
+	@echo "      or: $(U) serve, then http://127.0.0.1:8765/ (the web catalogue), /sru, /oai?verb=Identify"
 
 test: venv system-deps $(VENV)/axe-core/axe.min.js
 	$(BIN)/python -m mypy unioncat
