@@ -77,8 +77,7 @@ def ask(store: Store, cfg: Config, record_ids: list[str],
     records whose member failed."""
     outcomes: dict[str, str] = {}
     budget = cfg.availability.budget
-    pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(record_ids))))
-    tasks: dict[Future[Extraction], tuple[str, str]] = {}
+    jobs = []
     for rid in record_ids:
         stored = store.get(rid)
         if stored is None:
@@ -91,12 +90,17 @@ def ask(store: Store, cfg: Config, record_ids: list[str],
             outcomes[src.id] = "cached"
             continue
         fetch = _fetch_z3950 if src.type == "z3950" else _fetch_sru
-        tasks[pool.submit(fetch, src, rid, stored.local_id.split("#", 1)[0], budget + 1.0)] = (src.id, rid)
+        jobs.append((fetch, src, rid, stored.local_id.split("#", 1)[0]))
+    fresh: Fresh = {}
+    failed: list[str] = []
+    if not jobs:  # nothing to ask (a record page of file-drop members): no threads
+        return outcomes, fresh, failed
+    pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)))
+    tasks: dict[Future[Extraction], tuple[str, str]] = {
+        pool.submit(fetch, src, rid, local, budget + 1.0): (src.id, rid) for fetch, src, rid, local in jobs}
     done, _ = wait(tasks, timeout=budget)
     pool.shutdown(wait=False, cancel_futures=True)
     stamp = now()
-    fresh: Fresh = {}
-    failed: list[str] = []
     for future, (source, rid) in tasks.items():
         if future not in done:
             outcomes[source] = f"no answer within {budget:g} s"

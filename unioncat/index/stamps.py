@@ -11,6 +11,7 @@ per set and master at its datestamp, so a selective harvest reads one index rang
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from datetime import datetime, timezone
 from typing import Iterable, NamedTuple
 
@@ -95,20 +96,14 @@ def record(store: Store, published: list[Published], gone: list[str], everything
     return changed
 
 
-def _move(db: object, master: str, row: tuple[str, int, str, str] | None, stamp: str,
+def _move(db: sqlite3.Connection, master: str, row: tuple[str, int, str, str] | None, stamp: str,
           sets: tuple[str, ...]) -> None:
-    execute = db.execute  # type: ignore[attr-defined]
+    """Put a master's set rows at its new datestamp (each row found by its primary key)."""
     if row is not None:
-        execute("DELETE FROM master_sets WHERE master_id=? AND stamp=? AND spec IN (SELECT value FROM"
-                " json_each(?))", (master, row[0], _json_list(row[3].split())))
-    for spec in sets:
-        execute("INSERT OR IGNORE INTO master_sets(spec, stamp, master_id) VALUES (?,?,?)", (spec, stamp, master))
-
-
-def _json_list(values: list[str]) -> str:
-    import json
-
-    return json.dumps(values)
+        db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?",
+                       [(spec, row[0], master) for spec in row[3].split()])
+    db.executemany("INSERT OR IGNORE INTO master_sets(spec, stamp, master_id) VALUES (?,?,?)",
+                   [(spec, stamp, master) for spec in sets])
 
 
 def is_empty(store: Store) -> bool:
@@ -145,13 +140,11 @@ def page(store: Store, since: str, until: str, spec: str | None, after: tuple[st
     """Return up to ``limit`` masters stamped within [since, until] (in ``spec``, if given),
     in datestamp order, after the (datestamp, master id) a previous page ended with."""
     where, args = _where(since, until, spec, after)
-    rows = store.db.execute(f"SELECT s.master_id {where} ORDER BY s.stamp, s.master_id LIMIT ?", args + [limit])
-    out = []
-    for (master,) in rows.fetchall():
-        found = get(store, master)
-        if found is not None:
-            out.append(found)
-    return out
+    if spec:  # a set's rows name the master; its deletion and sets are in its own row
+        where = where.replace("master_sets s", "master_sets s JOIN master_stamps m ON m.master_id = s.master_id", 1)
+    columns = "m.master_id, m.stamp, m.deleted, m.sets" if spec else "s.master_id, s.stamp, s.deleted, s.sets"
+    rows = store.db.execute(f"SELECT {columns} {where} ORDER BY s.stamp, s.master_id LIMIT ?", args + [limit])
+    return [Stamp(r[0], r[1], bool(r[2]), tuple(r[3].split())) for r in rows]
 
 
 def count(store: Store, since: str, until: str, spec: str | None) -> int:

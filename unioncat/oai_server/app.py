@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 from lxml import etree
 
 from unioncat.config.model import Config
-from unioncat.errors import SearchIndexError, UnioncatError
+from unioncat.errors import UnioncatError
 from unioncat.index import stamps
 from unioncat.serving import Resources
 from unioncat.serving.records import MARC_NS, OAI_DC_NS
@@ -210,9 +210,6 @@ class OAIApp:
             if err.code in ("badVerb", "badArgument"):
                 request.attrib.clear()
             etree.SubElement(root, f"{{{OAI_NS}}}error", code=err.code).text = err.message
-        except (SearchIndexError, UnioncatError) as exc:
-            log.error("OAI-PMH request failed: %s", exc)
-            raise
         return root, splices
 
     def arguments(self, pairs: list[tuple[str, str]]) -> tuple[str, dict[str, str]]:

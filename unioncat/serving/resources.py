@@ -187,16 +187,17 @@ class Resources:
         engine = self.engine()
         if not facets:
             return engine.search(query, available=self.available, **kwargs)
-        asks_availability = any(field_for(c.index) == "available" for c in walk(query.root))
-        key = ("facets", repr(query.root), facets, self._available[0] if asks_availability and self._available else 0)
+        version = 0.0
+        if any(field_for(c.index) == "available" for c in walk(query.root)):
+            self.available()  # the sets this query is answered with, and their time: part of the key
+            version = self._available[0] if self._available else 0.0
+        key = ("facets", repr(query.root), facets, version)
         known = self.records.peek(key)
         if known is not None:
             hits = engine.search(query, available=self.available, **kwargs)
             hits.facets = known
             return hits
         hits = engine.search(query, available=self.available, facets=facets, **kwargs)
-        if asks_availability:  # the key must name the availability sets the query was answered with
-            key = key[:3] + (self._available[0] if self._available else 0,)
         self.records.put(key, hits.facets)
         return hits
 
