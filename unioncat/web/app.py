@@ -217,18 +217,14 @@ class WebApp:
         try:
             search = form.parse(req.pairs)
         except BadSearch as bad:
-            return "400 Bad Request", [], self.page(req, "results.html", search=Search(), problem=bad.message,
-                                                    values=bad.values, hits=[], total=0, facets=[],
-                                                    chosen=[], pages=[], suggestions=[])
+            return self.refused(req, Search(), bad.message, bad.values)
         if search.empty:
             return "200 OK", [], self.page(req, "home.html", search=search, total=self.total())
         try:
             found = self.res.search(search.query(), limit=form.PAGE_SIZE, offset=search.offset,
                                     facets=FACETS)
         except SRUDiagnostic as diag:
-            return "400 Bad Request", [], self.page(
-                req, "results.html", search=search, problem=_problem(diag), values={"term": diag.details},
-                hits=[], total=0, facets=[], chosen=self.chosen(search, req.lang), pages=[], suggestions=[])
+            return self.refused(req, search, _problem(diag), {"term": diag.details})
         hits = [self.hit(master, display, req.lang) for master, display in zip(found.ids, found.displays)]
         status = "200 OK"
         problem = ""
@@ -239,6 +235,13 @@ class WebApp:
             req, "results.html", search=search, hits=hits, total=found.total, problem=problem,
             values={"page": search.page}, facets=self.facets(search, found.facets, req.lang),
             chosen=self.chosen(search, req.lang), pages=_pages(search, found.total), suggestions=suggestions)
+
+    def refused(self, req: Request, search: Search, problem: str,
+                values: dict[str, object]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Return a results page that says why a search cannot be run (HTTP 400)."""
+        return "400 Bad Request", [], self.page(
+            req, "results.html", search=search, problem=problem, values=values, hits=[], total=0, facets=[],
+            chosen=self.chosen(search, req.lang), pages=[], suggestions=[])
 
     def hit(self, master: str, display: dict[str, Any], lang: str) -> dict[str, Any]:
         title, romanised = shown(display.get("title_vernacular", ""), display.get("title", ""))
