@@ -127,11 +127,18 @@ def _where(since: str, until: str, spec: str | None, after: tuple[str, str] | No
     master's) and its arguments; ``master_sets`` rows carry their master's datestamp."""
     source = "master_sets s" if spec else "master_stamps s"
     clauses, args = (["s.spec = ?"], [spec]) if spec else ([], [])
-    clauses += ["s.stamp >= ?", "s.stamp <= ?"]
-    args += [since, until]
+    # After a page, the row value alone is the lower bound: with ``s.stamp >= ?`` beside it
+    # SQLite seeks on the datestamp only and steps over every master of that datestamp that
+    # went before (a night stamps most of them alike), so each page of a harvest cost more.
+    # A page's last datestamp is within the window, so that bound holds without saying.
     if after is not None:
         clauses.append("(s.stamp, s.master_id) > (?, ?)")
         args += list(after)
+    else:
+        clauses.append("s.stamp >= ?")
+        args.append(since)
+    clauses.append("s.stamp <= ?")
+    args.append(until)
     return f"FROM {source} WHERE {' AND '.join(clauses)}", args
 
 
@@ -139,12 +146,18 @@ def page(store: Store, since: str, until: str, spec: str | None, after: tuple[st
          limit: int) -> list[Stamp]:
     """Return up to ``limit`` masters stamped within [since, until] (in ``spec``, if given),
     in datestamp order, after the (datestamp, master id) a previous page ended with."""
+    rows = store.db.execute(*page_query(since, until, spec, after, limit))
+    return [Stamp(r[0], r[1], bool(r[2]), tuple(r[3].split())) for r in rows]
+
+
+def page_query(since: str, until: str, spec: str | None, after: tuple[str, str] | None,
+               limit: int) -> tuple[str, list[str | int]]:
+    """Return the SQL of :func:`page` and its arguments."""
     where, args = _where(since, until, spec, after)
     if spec:  # a set's rows name the master; its deletion and sets are in its own row
         where = where.replace("master_sets s", "master_sets s JOIN master_stamps m ON m.master_id = s.master_id", 1)
     columns = "m.master_id, m.stamp, m.deleted, m.sets" if spec else "s.master_id, s.stamp, s.deleted, s.sets"
-    rows = store.db.execute(f"SELECT {columns} {where} ORDER BY s.stamp, s.master_id LIMIT ?", args + [limit])
-    return [Stamp(r[0], r[1], bool(r[2]), tuple(r[3].split())) for r in rows]
+    return f"SELECT {columns} {where} ORDER BY s.stamp, s.master_id LIMIT ?", [*args, limit]
 
 
 def count(store: Store, since: str, until: str, spec: str | None) -> int:

@@ -29,6 +29,9 @@ from pymarc.marc8 import MARC8ToUnicode
 
 MARC8 = "marc-8"
 UTF8 = "utf-8"
+# Character sets whose decoding of a whole field equals that of its subfields one by one
+# (the subfield delimiter is never part of a character), so a field is decoded at once.
+STATELESS = frozenset({UTF8})
 # UTF-8 that was encoded to UTF-8 a second time ("mÃ¼himme" for "mühimme"): Sudoc
 # exports carry it.  Decoded as UTF-8, then each damaged run is repaired.
 UTF8_DOUBLE = "utf-8-double-encoded"

@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from unioncat import xmlsafe
-from unioncat.marc.charset import decoder
+from unioncat.marc.charset import STATELESS, decoder
 from unioncat.marc.iso2709 import parse_fields
 from unioncat.marc.records import SYNTAX_MARCXML, SYNTAX_OPAC, local_name
 
@@ -69,6 +69,14 @@ def all_fields(raw: bytes, syntax: str, charset: str,
         raw = opac_bibliographic(raw)
     decode = decoder(charset)
     parsed = parse_fields(raw)
+    if charset in STATELESS:  # a field decoded whole is its subfields decoded one by one
+        for tag, data in parsed.fields:
+            if tag < "010" and tag.isdigit():
+                out.append((tag, "", data.decode(charset, "replace")))
+            elif tags is None or tag in tags:
+                ind, *subs = data.decode(charset, "replace").split("\x1f")
+                out.append((tag, ind[:2].ljust(2), [(p[:1], p[1:]) for p in subs if p]))
+        return parsed.leader, out
     for tag, data in parsed.fields:
         if tag < "010" and tag.isdigit():
             out.append((tag, "", decode(data)))
