@@ -363,3 +363,19 @@ def test_a_page_seeks_to_where_the_last_ended(app: Site, spec: str | None) -> No
     plan = " ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert "(stamp,master_id)>(?,?)" in plan, plan
     assert "SCAN" not in plan, plan
+
+
+def test_a_page_of_marcxml_is_what_each_record_alone_would_be(site: Path) -> None:
+    """A page's MARCXML is read a page at a time (members, records, holdings: a query each);
+    every record of it is what the record read alone is (as SRU serves it), the masters of
+    several members and the CNMARC-only one included."""
+    app = create_app(load_config(str(site)))  # nothing cached yet
+    displays = app.res.displays(sorted(masters(site)))
+    assert len(displays) == len(masters(site))
+    several = [m for m, d in displays.items() if len(d["members"]) > 1]
+    assert len(several) >= 5 and LIANCHENGJUE in displays
+    texts = app.res.marcxml_texts(displays)
+    assert texts.keys() == displays.keys()
+    for master, display in displays.items():
+        alone = app.res.render("marcxml", master, display)
+        assert etree.tostring(etree.fromstring(texts[master].encode())) == etree.tostring(alone), master

@@ -164,10 +164,27 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 """
 _IN_CHUNK = 500
+_RECORD_COLUMNS = ("id, source, local_id, raw, syntax, format, charset, datestamp, deleted, notes,"
+                   " first_seen, last_seen, updated, location")
 _UNSEEN = "(last_load IS NULL OR last_load < ?)"  # no load since the given one saw the record
 # Columns added after a table first shipped: (table, column, type); _migrate adds them.
 _ADDED_COLUMNS = (("records", "protocol_id", "TEXT"),)
 ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
+
+
+def in_chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """Yield distinct values in parts small enough for one ``IN (...)``, each with its marks."""
+    unique = list(dict.fromkeys(values))
+    for at in range(0, len(unique), _IN_CHUNK):
+        part = unique[at:at + _IN_CHUNK]
+        yield part, ",".join("?" * len(part))
+
+
+def _stored(row: Sequence[Any]) -> StoredRecord:
+    return StoredRecord(id=row[0], source_id=row[1], local_id=row[2], raw=row[3], syntax=row[4], format=row[5],
+                        charset=row[6], datestamp=row[7], deleted=bool(row[8]),
+                        notes=tuple((row[9] or "").splitlines()), first_seen=row[10], last_seen=row[11],
+                        updated=row[12], location=row[13] or "")
 
 
 class Store:
@@ -402,10 +419,7 @@ class Store:
 
     def _existing(self, ids: list[str]) -> dict[str, tuple[bytes, int, int | None]]:
         found: dict[str, tuple[bytes, int, int | None]] = {}
-        unique = list(dict.fromkeys(ids))
-        for i in range(0, len(unique), _IN_CHUNK):
-            part = unique[i:i + _IN_CHUNK]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_chunks(ids):
             for gid, digest, deleted, last in self.db.execute(
                     f"SELECT id, hash, deleted, last_load FROM records WHERE id IN ({marks})", part):
                 found[gid] = (digest, deleted, last)
@@ -419,16 +433,17 @@ class Store:
 
     def get(self, gid: str) -> StoredRecord | None:
         """Return one stored record by global id."""
-        row = self.db.execute(
-            "SELECT id, source, local_id, raw, syntax, format, charset, datestamp, deleted, notes,"
-            " first_seen, last_seen, updated, location FROM records WHERE id=?", (gid,)).fetchone()
-        if row is None:
-            return None
-        return StoredRecord(id=row[0], source_id=row[1], local_id=row[2], raw=row[3],
-                            syntax=row[4], format=row[5], charset=row[6], datestamp=row[7],
-                            deleted=bool(row[8]), notes=tuple((row[9] or "").splitlines()),
-                            first_seen=row[10], last_seen=row[11], updated=row[12],
-                            location=row[13] or "")
+        row = self.db.execute(f"SELECT {_RECORD_COLUMNS} FROM records WHERE id=?", (gid,)).fetchone()
+        return None if row is None else _stored(row)
+
+    def get_many(self, gids: Iterable[str]) -> dict[str, StoredRecord]:
+        """Return the stored records of many global ids (those there are), by id: a query for
+        every 500 ids rather than one each."""
+        out: dict[str, StoredRecord] = {}
+        for part, marks in in_chunks(gids):
+            out.update((row[0], _stored(row))
+                       for row in self.db.execute(f"SELECT {_RECORD_COLUMNS} FROM records WHERE id IN ({marks})", part))
+        return out
 
     def count(self, source: str | None = None, *, deleted: bool | None = None) -> int:
         """Count records, optionally of one source and by deleted flag."""

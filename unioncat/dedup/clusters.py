@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from pymarc import Record
 
@@ -18,7 +18,7 @@ from unioncat.marc.crosswalk import unimarc_to_marc21
 from unioncat.marc.fields import MarcField, all_fields
 from unioncat.marc.records import fields_to_pymarc
 from unioncat.models import StoredRecord
-from unioncat.store import Store
+from unioncat.store import Store, in_chunks
 
 ENRICH = {"marc21": ("020", "022", "024", "035", "050", "082", "084", "600", "610", "650", "651"),
           "unimarc": ("010", "011", "035", "600", "601", "606", "607", "675", "676", "686", "690")}
@@ -51,16 +51,34 @@ def members(store: Store, master_id: str, ids: Sequence[str] | None = None) -> l
     are the members: a server builds what its index found, even while a nightly run
     has already regrouped the clusters and not yet re-indexed them."""
     if ids:
-        marks = ",".join("?" * len(ids))
-        rows = store.db.execute(
-            f"SELECT r.id, d.data FROM records r LEFT JOIN dedup_records d ON d.id = r.id"
-            f" WHERE r.id IN ({marks})", list(ids)).fetchall()
+        found = members_many(store, {master_id: ids}).get(master_id)
     else:
-        rows = store.db.execute(
+        found = _ranked(store.db.execute(
             "SELECT c.record_id, d.data FROM clusters c JOIN dedup_records d ON d.id = c.record_id"
-            " WHERE c.master_id=?", (master_id,)).fetchall()
-    if not rows:
+            " WHERE c.master_id=?", (master_id,)))
+    if not found:
         raise DedupError(f"no cluster {master_id!r}")
+    return found
+
+
+def members_many(store: Store, ids: Mapping[str, Sequence[str]]) -> dict[str, list[dict[str, Any]]]:
+    """Return the members of many masters, each by the member ids its index entry holds (see
+    :func:`members`), in a query for every 500 members rather than one a master; a master
+    none of whose records is stored is left out."""
+    rows: dict[str, str | None] = {}
+    for part, marks in in_chunks(rid for some in ids.values() for rid in some):
+        rows.update(store.db.execute(f"SELECT r.id, d.data FROM records r LEFT JOIN dedup_records d ON d.id = r.id"
+                                     f" WHERE r.id IN ({marks})", part))
+    out = {}
+    for master, some in ids.items():
+        found = _ranked((rid, rows[rid]) for rid in dict.fromkeys(some) if rid in rows)
+        if found:
+            out[master] = found
+    return out
+
+
+def _ranked(rows: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """Return members from (record id, dedup data) rows, most complete first."""
     out = []
     for rid, data in rows:
         rec = json.loads(data) if data else {"source": rid.split(".", 1)[0], "title_full": "",
@@ -79,32 +97,35 @@ def family(fmt: str) -> str:
 
 
 def best_member(store: Store, master_id: str, found: list[dict[str, Any]] | None = None,
-                of_family: str | None = None) -> StoredRecord:
+                of_family: str | None = None, stored: Mapping[str, StoredRecord] | None = None) -> StoredRecord:
     """Return the stored record a master record is built from: its most complete member
-    (of one MARC family, if asked: a CNMARC member's record for a UNIMARC client)."""
+    (of one MARC family, if asked: a CNMARC member's record for a UNIMARC client);
+    ``stored``: the members' records when the caller has read them already."""
     for member in found or members(store, master_id):
-        stored = store.get(member["id"])
-        if stored is not None and (of_family is None or family(stored.format) == of_family):
-            return stored
+        record = stored.get(member["id"]) if stored is not None else store.get(member["id"])
+        if record is not None and (of_family is None or family(record.format) == of_family):
+            return record
     raise DedupError(f"cluster {master_id!r} has no {of_family or 'stored'} record")
 
 
 def master_fields(store: Store, master_id: str, of_family: str | None = None,
                   ids: Sequence[str] | None = None, found: list[dict[str, Any]] | None = None,
-                  best: StoredRecord | None = None) -> tuple[str, list[MarcField]]:
+                  best: StoredRecord | None = None,
+                  stored: Mapping[str, StoredRecord] | None = None) -> tuple[str, list[MarcField]]:
     """Return the master record's leader and fields: the best member (of one MARC family,
     if asked), enriched with the other members' identifiers, subjects and classification
     of that family, 001 set to the master id (``ids``: see :func:`members`; ``found``: the
-    members when the caller has read them already; ``best``: the best member, likewise)."""
+    members when the caller has read them already; ``best``: the best member, likewise;
+    ``stored``: the members' records, likewise)."""
     found = found or members(store, master_id, ids)
-    best = best or best_member(store, master_id, found, of_family)
+    best = best or best_member(store, master_id, found, of_family, stored)
     leader, fields = all_fields(best.raw, best.syntax, best.charset)
     tags = ENRICH[family(best.format)]
     have = {(f[0], _key(f[2])) for f in fields if f[0] in tags}
     for member in found:
         if member["id"] == best.id:
             continue
-        other = store.get(member["id"])
+        other = stored.get(member["id"]) if stored is not None else store.get(member["id"])
         if other is None or family(other.format) != family(best.format):
             continue
         for fld in all_fields(other.raw, other.syntax, other.charset)[1]:
@@ -119,16 +140,18 @@ def master_fields(store: Store, master_id: str, of_family: str | None = None,
     return leader, fields
 
 
-def marc21_fields(store: Store, master_id: str,
-                  ids: Sequence[str] | None = None) -> tuple[str, list[MarcField]]:
+def marc21_fields(store: Store, master_id: str, ids: Sequence[str] | None = None,
+                  found: list[dict[str, Any]] | None = None,
+                  stored: Mapping[str, StoredRecord] | None = None) -> tuple[str, list[MarcField]]:
     """Return the master record as MARC 21: built from its MARC 21 members, or, when it has
-    only UNIMARC/CNMARC ones, their record through the UNIMARC to MARC 21 crosswalk."""
-    found = members(store, master_id, ids)
+    only UNIMARC/CNMARC ones, their record through the UNIMARC to MARC 21 crosswalk
+    (``found`` and ``stored``: see :func:`master_fields`)."""
+    found = found or members(store, master_id, ids)
     try:
-        best = best_member(store, master_id, found, "marc21")
+        best = best_member(store, master_id, found, "marc21", stored)
     except DedupError:
-        return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids, found))
-    return master_fields(store, master_id, "marc21", ids, found, best)
+        return unimarc_to_marc21(*master_fields(store, master_id, "unimarc", ids, found, stored=stored))
+    return master_fields(store, master_id, "marc21", ids, found, best, stored)
 
 
 def _key(value: str | list[tuple[str, str]]) -> str:

@@ -330,37 +330,39 @@ class OAIApp:
                  splices: list[str]) -> None:
         live = [s.master_id for s in found if not s.deleted]
         displays = self.res.displays(live) if with_metadata and live else {}
+        # MARCXML of the whole page at once (a few queries, not three a record)
+        texts = self.res.marcxml_texts(displays) if prefix == "marc21" else {}
         for entry in found:
             if not with_metadata:
                 self._header(node, entry, deleted=entry.deleted)
                 continue
             display = displays.get(entry.master_id)
             record = self._sub(node, "record")
-            if entry.deleted or display is None:  # gone, or (for a moment) between dedup and index
-                self._header(record, entry, deleted=True)
-                continue
-            self._header(record, entry, deleted=False)
-            try:
-                if prefix == "marc21":
-                    text = self.res.marcxml_text(entry.master_id, display)
-                    splices.append(text.replace("<record ", MARC_SCHEMA_LOCATION, 1))
-                    metadata = etree.PI("unioncat-record", str(len(splices) - 1))
-                else:
-                    metadata = self._metadata(prefix, entry.master_id, display)
-            except (UnioncatError, ValueError, KeyError) as exc:
-                log.warning("record %s cannot be shown as %s: %s", entry.master_id, prefix, exc)
-                node.remove(record)
-                record = self._sub(node, "record")
-                self._header(record, entry, deleted=True)
-                continue
-            self._sub(record, "metadata").append(metadata)
+            metadata = None
+            if not entry.deleted and display is not None:  # else gone, or (for a moment) between dedup and index
+                metadata = self._metadata(prefix, entry.master_id, display, texts, splices)
+            self._header(record, entry, deleted=metadata is None)
+            if metadata is not None:
+                self._sub(record, "metadata").append(metadata)
 
-    def _metadata(self, prefix: str, master: str, display: dict[str, Any]) -> etree._Element:
-        if prefix == "oai_dc":
-            element = self.res.oai_dc(master, display)
-            element.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {FORMATS['oai_dc'][0]}")
-            return element
-        element = self.res.render("mods", master, display)
+    def _metadata(self, prefix: str, master: str, display: dict[str, Any], texts: dict[str, str],
+                  splices: list[str]) -> etree._Element | None:
+        """Return a record's metadata (MARCXML, built as text, as a mark where it goes in), or
+        None if it cannot be shown in this format (then it is listed as deleted, and logged)."""
+        if prefix == "marc21":
+            if master not in texts:  # logged by the serving layer
+                return None
+            splices.append(texts[master].replace("<record ", MARC_SCHEMA_LOCATION, 1))
+            return etree.PI("unioncat-record", str(len(splices) - 1))
+        try:
+            if prefix == "oai_dc":
+                element = self.res.oai_dc(master, display)
+                element.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_DC_NS} {FORMATS['oai_dc'][0]}")
+                return element
+            element = self.res.render("mods", master, display)
+        except (UnioncatError, ValueError, KeyError) as exc:
+            log.warning("record %s cannot be shown as %s: %s", master, prefix, exc)
+            return None
         element.set(f"{{{XSI_NS}}}schemaLocation", f"{FORMATS[prefix][1]} {FORMATS[prefix][0]}")
         return element
 

@@ -22,11 +22,11 @@ from lxml import etree
 
 from unioncat.config.model import Config
 from unioncat.cql import CQLQuery, SearchClause, parse, walk
-from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members
-from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError
+from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members, members_many
+from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError, UnioncatError
 from unioncat.holdings import live
 from unioncat.holdings.rota import rota
-from unioncat.holdings.view import available_masters, holdings_for
+from unioncat.holdings.view import available_masters, holdings_for, holdings_many
 from unioncat.index.engine import SearchHits, TantivyEngine, open_engine, terms_window
 from unioncat.index.analyzers import fold_cjk, tokens
 from unioncat.index.fields import HEADING_SEP, HEADINGS, DocParts, frozen, record_parts
@@ -236,13 +236,30 @@ class Resources:
         hits = self.search(CQLQuery(SearchClause("rec.id", "any", " ".join(masters))), limit=len(masters))
         return dict(zip(hits.ids, hits.displays))
 
-    def marcxml_text(self, master: str, display: dict[str, Any]) -> str:
-        """Return a master record as MARCXML text with every member's holdings (what
-        ``render("marcxml", ...)`` gives, without parsing it into elements: OAI-PMH lists
-        hundreds a response)."""
+    def marcxml_texts(self, displays: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """Return many master records (an OAI-PMH page) as MARCXML text with every member's
+        holdings: what ``render("marcxml", ...)`` gives, not parsed into elements.  Their
+        members, records and holdings are read in one query each, not three a master; records
+        built here are not kept (a harvest reads each once: they would push out what searches
+        use).  A master that cannot be shown is left out, and logged."""
         mode = self.cfg.server.holdings
-        head = self._head(master, list(display.get("members", [])), mode)
-        return records.marcxml_text(head, self.holdings(display), mode)
+        store = self.store()
+        ids = {master: list(display.get("members", [])) for master, display in displays.items()}
+        heads = {master: head for master in ids if (head := self.records.peek((master, mode))) is not None}
+        wanted = {master: some for master, some in ids.items() if master not in heads}
+        found = members_many(store, wanted)
+        stored = store.get_many(m["id"] for some in found.values() for m in some)
+        holdings = holdings_many(store, ids, names=self.names)
+        out = {}
+        for master in ids:
+            try:
+                head = heads.get(master) or records.marcxml_head(
+                    *marc21_fields(store, master, ids[master], found.get(master), stored), mode)
+            except (UnioncatError, ValueError, KeyError) as exc:
+                log.warning("record %s cannot be shown as MARCXML: %s", master, exc)
+                continue
+            out[master] = records.marcxml_text(head, holdings[master], mode)
+        return out
 
     def oai_dc(self, master: str, display: dict[str, Any]) -> etree._Element:
         """Return a master record as OAI-PMH's oai_dc."""
