@@ -29,6 +29,8 @@ from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import item_counts, reextract
 from unioncat.holdings.live import refresh as live_refresh
+from unioncat.holdings.reports import REPORTS
+from unioncat.holdings.reports import report as consortium_report
 from unioncat.holdings.rota import rota
 from unioncat.holdings.view import holdings_for
 from unioncat.loading import failed_load
@@ -36,7 +38,7 @@ from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.progress import ProgressLine, StageLine
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_rota, format_search,
-                              format_import_summary,
+                              format_import_summary, format_report, report_csv,
                               format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
 from unioncat.store import Store
@@ -566,6 +568,29 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
         lines.append(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}")
     run(cfg, host, port, threads or cfg.server.threads, z_port, sru,
         announce=lambda: click.echo("\n".join(lines), err=True))
+
+
+@cli.command("report")
+@click.argument("name", type=click.Choice(REPORTS))
+@click.option("--min", "minimum", type=click.IntRange(0), default=5, show_default=True,
+              help="copies: titles with more copies than this, consortium-wide.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print as CSV.")
+@click.pass_context
+def report_cmd(ctx: click.Context, name: str, minimum: int, as_json: bool, as_csv: bool) -> None:
+    """Consortium reports: overlap (titles each pair of members holds), unique (titles no
+    other member holds), copies (titles with many copies: a shared reserve), collisions
+    (barcodes and holding codes more than one member uses)."""
+    if as_json and as_csv:
+        raise click.UsageError("--json or --csv, not both")
+    cfg = _config(ctx)
+    found = consortium_report(_store(ctx), name, [s.id for s in cfg.sources], minimum)
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+    elif as_csv:
+        click.echo(report_csv(found[name]), nl=False)
+    else:
+        click.echo(format_report(name, found[name], {s.id: s.name for s in cfg.sources}, minimum))
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
 """Human-readable reports for the command line (their --json forms are plain dicts)."""
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any, Iterable
 
 from lxml import etree
@@ -214,4 +216,45 @@ def format_rota(requester: str, ranked: list[dict[str, Any]]) -> str:
     for entry in ranked:
         lines.append(f"  {entry['rank']}. {entry['member']:<8} {entry['name'][:34]:<34} "
                      f"{entry['available']}/{entry['loanable']} on the shelf  ({entry['reason']})")
+    return "\n".join(lines)
+
+
+def report_csv(rows: list[dict[str, Any]]) -> str:
+    """Return a consortium report's rows as CSV: a list as its values with spaces between, a
+    mapping as NAME=VALUE pairs."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if rows:
+        writer.writerow(list(rows[0]))
+    for row in rows:
+        writer.writerow([" ".join(v) if isinstance(v, list) else
+                         " ".join(f"{k}={n}" for k, n in v.items()) if isinstance(v, dict) else v
+                         for v in row.values()])
+    return out.getvalue()
+
+
+def format_report(name: str, rows: list[dict[str, Any]], names: dict[str, str], minimum: int) -> str:
+    """Return a consortium report as a table."""
+    def who(member: str) -> str:
+        return f"{member} ({names[member]})" if names.get(member, member) != member else member
+
+    if name == "overlap":
+        lines = ["titles held by both members of each pair", f"{'TITLES':>8}  MEMBERS"]
+        lines += [f"{r['titles']:>8,}  {who(r['a'])} + {who(r['b'])}" for r in rows]
+    elif name == "unique":
+        lines = ["titles per member, and those no other member holds",
+                 f"{'TITLES':>8} {'UNIQUE':>8} {'SHARE':>6}  MEMBER"]
+        lines += [f"{r['titles']:>8,} {r['unique']:>8,} {r['unique'] / r['titles'] if r['titles'] else 0:>6.0%}"
+                  f"  {who(r['member'])}" for r in rows]
+    elif name == "copies":
+        lines = [f"titles with more than {minimum} copies consortium-wide ({len(rows):,})",
+                 f"{'COPIES':>6}  {'MASTER':<14} TITLE / COPIES PER MEMBER"]
+        for r in rows:
+            lines.append(f"{r['copies']:>6,}  {r['master']:<14} {fit(r['title'], 60)}".rstrip())
+            lines.append(f"{'':>22} " + ", ".join(f"{m} {n}" for m, n in r["members"].items()))
+    else:
+        lines = [f"codes used by more than one member ({len(rows):,})", f"{'KIND':<8} {'CODE':<24} MEMBERS"]
+        lines += [f"{r['kind']:<8} {r['code']:<24} {', '.join(r['members'])}" for r in rows]
+    if len(lines) == 2:
+        lines.append("  (none)")
     return "\n".join(lines)

@@ -150,15 +150,14 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _plain(text: str) -> str:
-    """Escape a tag, indicator or subfield code: almost always a letter or digit already."""
-    return text if text.isalnum() else _esc(text)
-
-
 def _datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) -> None:
-    out.append(f'<datafield tag="{_plain(tag)}" ind1="{_plain(ind[:1] or " ")}" ind2="{_plain(ind[1:2] or " ")}">')
-    out.extend(f'<subfield code="{_plain(code)}">{_esc(value) if _SPECIAL.search(value) else value}</subfield>'
-               for code, value in subs if value)
+    attrs = [tag, ind[:1] or " ", ind[1:2] or " "]  # tags, indicators and codes: almost always plain
+    if _SPECIAL.search("".join(attrs)):
+        attrs = [_esc(a) for a in attrs]
+    out.append('<datafield tag="%s" ind1="%s" ind2="%s">' % tuple(attrs))
+    out += ['<subfield code="%s">%s</subfield>' % (code if code.isalnum() else _esc(code),
+                                                   _esc(value) if _SPECIAL.search(value) else value)
+            for code, value in subs if value]
     out.append("</datafield>")
 
 
