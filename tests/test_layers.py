@@ -56,5 +56,5 @@ def test_the_imports_that_ran_back_up_are_gone() -> None:
 
 def test_the_faces_share_the_serving_layer() -> None:
     found = imports()
-    for face in ("sru_server", "z3950_server", "web", "oai_server"):
+    for face in ("sru_server", "z3950_server", "web", "oai_server", "staff"):
         assert any(f[1] == face and f[2] == "serving" for f in found), face

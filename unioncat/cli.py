@@ -21,7 +21,7 @@ from unioncat.dedup.clusters import export as export_clusters
 from unioncat.dedup.clusters import master_record
 from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator
-from unioncat.dedup.review import explain, override
+from unioncat.dedup.review import decide, explain, log_entries
 from unioncat.harvesting import harvest_source, import_source, run_lock
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
@@ -41,6 +41,8 @@ from unioncat.reports import (format_dedup_summary, format_feed_report, format_h
                               format_import_summary, format_report, report_csv,
                               format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
+from unioncat.staff import accounts
+from unioncat.staff.accounts import ROLES
 from unioncat.store import Store
 
 
@@ -211,17 +213,38 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
     cfg = _config(ctx)
     store = _store(ctx)
     with run_lock(cfg.store.path):
-        results = []
-        for src in cfg.sources:
-            # One member's failure is that member's: it is recorded, and the run goes on.
-            if src.type == "file":
-                stats = _import_one(store, src, None, cfg, as_json)
-            else:
-                stats = _harvest_one(store, src, cfg, full, None, None, as_json)
-            results.append(stats)
-        dedup_stats = _run_dedup(ctx, full, as_json)
-        # After a full dedup every master is dirty: a fresh index swapped in is cheaper.
-        index_stats = (index_rebuild if full else index_update)(store, cfg, None)
+        # The run's stages and their times are kept as a load of kind "run" (the staff console shows them).
+        run_id, stages = store.start_load("", "run"), []
+        outcome = "ok"
+        try:
+            results = []
+            for src in cfg.sources:
+                # One member's failure is that member's: it is recorded, and the run goes on.
+                started = time.monotonic()
+                if src.type == "file":
+                    stats = _import_one(store, src, None, cfg, as_json)
+                else:
+                    stats = _harvest_one(store, src, cfg, full, None, None, as_json)
+                results.append(stats)
+                stages.append({"stage": f"{'import' if src.type == 'file' else 'harvest'} {src.id}",
+                               "seconds": round(time.monotonic() - started, 3), "ok": not stats.error})
+            started = time.monotonic()
+            dedup_stats = _run_dedup(ctx, full, as_json)
+            stages.append({"stage": "dedup", "seconds": round(time.monotonic() - started, 3), "ok": True})
+            started = time.monotonic()
+            # After a full dedup every master is dirty: a fresh index swapped in is cheaper.
+            index_stats = (index_rebuild if full else index_update)(store, cfg, None)
+            stages.append({"stage": "index", "seconds": round(time.monotonic() - started, 3), "ok": True})
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        except BaseException as exc:  # noqa: B036 -- recorded as the run's failure, then raised on
+            outcome = f"failed: {exc}"
+            raise
+        finally:
+            store.finish_load(run_id, {"stages": stages, "full": full},
+                              error=outcome.removeprefix("failed: ") if outcome.startswith("failed") else "",
+                              status="interrupted" if outcome == "interrupted" else "")
         if not as_json:
             click.echo(f"index: {index_stats.documents:,} documents written, {index_stats.deleted:,} deleted; "
                        f"{index_stats.total:,} master records searchable")
@@ -274,13 +297,38 @@ def dedup_explain(ctx: click.Context, first: str, second: str, as_json: bool) ->
         click.echo(f"  override: {line}")
 
 
+@dedup.command("log")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def dedup_log(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Show who merged, kept apart or split what, and when (newest first)."""
+    entries = log_entries(_store(ctx), limit)
+    if as_json:
+        click.echo(json.dumps({"log": entries}, indent=2, ensure_ascii=False))
+        return
+    for e in entries:
+        click.echo(f"{e['at']}  {e['who']:<16} {e['action']:<6} {e['a']} {e['b']}".rstrip() + f"  ({e['masters']})")
+    if not entries:
+        click.echo("no manual decisions yet")
+
+
+def _who() -> str:
+    """Name the person at the command line in the dedup log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 @dedup.command("split")
 @click.argument("record_id", metavar="RECORD_ID")
 @click.pass_context
 def dedup_split(ctx: click.Context, record_id: str) -> None:
     """Take a record out of its cluster for good (later runs keep it apart)."""
-    stats = override(_store(ctx), _config(ctx), "split", record_id)
-    click.echo(f"{record_id} kept apart; {stats.clusters:,} clusters")
+    click.echo(decide(_store(ctx), _config(ctx), _who(), "split", record_id))
     _reindex_after_override(ctx)
 
 
@@ -290,8 +338,17 @@ def dedup_split(ctx: click.Context, record_id: str) -> None:
 @click.pass_context
 def dedup_merge(ctx: click.Context, first: str, second: str) -> None:
     """Put two records in one cluster for good (later runs keep them together)."""
-    stats = override(_store(ctx), _config(ctx), "merge", first, second)
-    click.echo(f"{first} and {second} kept together; {stats.clusters:,} clusters")
+    click.echo(decide(_store(ctx), _config(ctx), _who(), "merge", first, second))
+    _reindex_after_override(ctx)
+
+
+@dedup.command("apart")
+@click.argument("first", metavar="ID")
+@click.argument("second", metavar="ID")
+@click.pass_context
+def dedup_apart(ctx: click.Context, first: str, second: str) -> None:
+    """Never put these two records in one cluster (two editions; later runs keep them apart)."""
+    click.echo(decide(_store(ctx), _config(ctx), _who(), "apart", first, second))
     _reindex_after_override(ctx)
 
 
@@ -568,6 +625,62 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
         lines.append(f"unioncat: Z39.50 at tcp:{host}:{z_port}/{cfg.server.z3950_database}")
     run(cfg, host, port, threads or cfg.server.threads, z_port, sru,
         announce=lambda: click.echo("\n".join(lines), err=True))
+
+
+@cli.group("staff")
+def staff() -> None:
+    """Staff accounts of the console at /staff (roles: viewer, cataloguer, admin)."""
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@staff.command("add")
+@click.argument("name", metavar="USER")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_context
+def staff_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+    """Add a staff account."""
+    accounts.add(_store(ctx), name, _new_password(password_stdin), role)
+    click.echo(f"{name}: added, role {role}")
+
+
+@staff.command("remove")
+@click.argument("name", metavar="USER")
+@click.pass_context
+def staff_remove(ctx: click.Context, name: str) -> None:
+    """Remove a staff account (its sessions end)."""
+    accounts.remove(_store(ctx), name)
+    click.echo(f"{name}: removed")
+
+
+@staff.command("passwd")
+@click.argument("name", metavar="USER")
+@click.option("--role", type=click.Choice(ROLES), help="Also give the account this role.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.pass_context
+def staff_passwd(ctx: click.Context, name: str, role: str | None, password_stdin: bool) -> None:
+    """Set a staff account's password (and role); its sessions end."""
+    accounts.passwd(_store(ctx), name, _new_password(password_stdin), role)
+    click.echo(f"{name}: password changed" + (f", role {role}" if role else ""))
+
+
+@staff.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def staff_list(ctx: click.Context, as_json: bool) -> None:
+    """List the staff accounts."""
+    found = accounts.accounts(_store(ctx))
+    if as_json:
+        click.echo(json.dumps({"staff": found}, indent=2))
+        return
+    click.echo(f"{'USER':<24} {'ROLE':<11} {'CREATED':<20} LAST LOGIN")
+    for a in found:
+        click.echo(f"{a['name']:<24} {a['role']:<11} {a['created']:<20} {a['last_login'] or 'never'}")
 
 
 @cli.command("report")

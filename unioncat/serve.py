@@ -22,24 +22,31 @@ from unioncat.errors import UnioncatError
 from unioncat.oai_server.app import OAIApp
 from unioncat.serving import Resources
 from unioncat.sru_server.app import SRUApp
+from unioncat.staff.app import StaffApp
 from unioncat.web.app import WebApp
 from unioncat.z3950_server.server import Z3950Server
 
 
 class Site:
     """The HTTP faces as one WSGI application: SRU at its base path, OAI-PMH at its own, the
-    web catalogue at every other path; one serving layer (``res``) under all three."""
+    staff console under its own, the web catalogue at every other path; one serving layer
+    (``res``) under all four."""
 
     def __init__(self, cfg: Config) -> None:
         self.res = Resources(cfg)
         self.sru = SRUApp(cfg, self.res)
         self.web = WebApp(cfg, self.res)
         self.oai = OAIApp(cfg, self.res)
+        self.staff = StaffApp(cfg, self.res)
+        self.staff_base = cfg.staff.base_path.rstrip("/")
         self.faces: dict[str, Callable[..., Iterable[bytes]]] = {
             cfg.server.base_path.rstrip("/") or "/": self.sru, cfg.oai.base_path.rstrip("/") or "/": self.oai}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = (environ.get("PATH_INFO", "") or "/").rstrip("/") or "/"
+        raw = environ.get("PATH_INFO", "") or "/"
+        if raw == self.staff_base or raw.startswith(self.staff_base + "/"):
+            return self.staff(environ, start_response)
+        path = raw.rstrip("/") or "/"
         return self.faces.get(path, self.web)(environ, start_response)
 
 

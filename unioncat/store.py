@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     rid INTEGER PRIMARY KEY,
@@ -157,6 +157,44 @@ CREATE TABLE IF NOT EXISTS master_sets (
     master_id TEXT NOT NULL,
     PRIMARY KEY (spec, stamp, master_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dedup_near (
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    score REAL NOT NULL,
+    title REAL NOT NULL,
+    why TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+);
+CREATE INDEX IF NOT EXISTS dedup_near_b ON dedup_near(b);
+CREATE TABLE IF NOT EXISTS staff_users (
+    name TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created TEXT NOT NULL,
+    changed TEXT NOT NULL,
+    last_login TEXT
+);
+CREATE TABLE IF NOT EXISTS staff_sessions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created REAL NOT NULL,
+    seen REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS staff_failures (
+    who TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_failures_who ON staff_failures(who, at);
+CREATE TABLE IF NOT EXISTS dedup_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    a TEXT NOT NULL,
+    b TEXT NOT NULL DEFAULT '',
+    masters TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     source TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -482,10 +520,33 @@ class Store:
     def rejects(self, source: str) -> list[dict[str, Any]]:
         """Return one source's rejects, oldest file first, in record order."""
         rows = self.db.execute(
-            "SELECT location, position, byte_offset, line, reason, length(raw), created FROM rejects"
+            "SELECT location, position, byte_offset, line, reason, length(raw), created, id FROM rejects"
             " WHERE source=? ORDER BY location, position", (source,)).fetchall()
         return [{"source": source, "location": r[0], "position": r[1], "byte_offset": r[2],
-                 "line": r[3], "reason": r[4], "bytes": r[5], "created": r[6]} for r in rows]
+                 "line": r[3], "reason": r[4], "bytes": r[5], "created": r[6], "id": r[7]} for r in rows]
+
+    def reject_raw(self, reject_id: int) -> bytes | None:
+        """Return the bytes kept of one rejected record, or None."""
+        row = self.db.execute("SELECT raw FROM rejects WHERE id=?", (reject_id,)).fetchone()
+        return bytes(row[0]) if row and row[0] else None
+
+    def freshness(self, source: str) -> dict[str, str | None]:
+        """Return when a source's items last changed through its records, and through a status
+        feed or a live refresh."""
+        items = self.db.execute("SELECT max(updated) FROM items WHERE source=?", (source,)).fetchone()[0]
+        fed = self.db.execute("SELECT max(a.updated) FROM availability a JOIN items i ON i.item_id = a.item_id"
+                              " WHERE i.source=?", (source,)).fetchone()[0]
+        return {"items_updated": items, "availability_updated": fed}
+
+    def last_run(self) -> dict[str, Any] | None:
+        """Return the last ``unioncat run``: started, finished, status, error and its stages."""
+        row = self.db.execute("SELECT started, finished, status, stats, error FROM loads WHERE kind='run'"
+                              " ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        stats = json.loads(row[3]) if row[3] else {}
+        return {"started": row[0], "finished": row[1], "status": row[2], "error": row[4],
+                "stages": stats.get("stages", []), "full": stats.get("full", False)}
 
     # status --------------------------------------------------------------------
     def source_summary(self, source: str) -> dict[str, Any]:

@@ -41,8 +41,10 @@ class Answer:
 
 def call(app: Any, params: dict[str, str] | list[tuple[str, str]] | None = None, *, method: str = "GET",
          body: bytes = b"", content_type: str = "application/x-www-form-urlencoded",
-         path: str = "/sru", query_string: str | None = None, headers: dict[str, str] | None = None) -> Answer:
-    """Send one request to a WSGI app (``headers``: extra HTTP headers, e.g. Host)."""
+         path: str = "/sru", query_string: str | None = None, headers: dict[str, str] | None = None,
+         environ_extra: dict[str, Any] | None = None) -> Answer:
+    """Send one request to a WSGI app (``headers``: extra HTTP headers, e.g. Host; ``environ_extra``:
+    other environ keys, e.g. wsgi.url_scheme)."""
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
     environ.update({"REQUEST_METHOD": method, "PATH_INFO": path,
@@ -50,6 +52,7 @@ def call(app: Any, params: dict[str, str] | list[tuple[str, str]] | None = None,
                     "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
                     "CONTENT_TYPE": content_type})
     environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
+    environ.update(environ_extra or {})
     seen: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:

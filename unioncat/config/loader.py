@@ -11,7 +11,7 @@ import tomllib
 from typing import Any
 
 from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, IndexConfig, OAIConfig,
-                                   ServerConfig, SourceConfig, StoreConfig)
+                                   ServerConfig, SourceConfig, StaffConfig, StoreConfig)
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
 from unioncat.errors import ConfigError
@@ -49,12 +49,12 @@ def load_config(path: str | None = None) -> Config:
 
 def _build(file: str, data: dict[str, Any]) -> Config:
     base = os.path.dirname(os.path.abspath(file))
-    known = {"store", "index", "server", "availability", "dedup", "oai", "source"}
+    known = {"store", "index", "server", "availability", "dedup", "oai", "staff", "source"}
     for key in data:
         if key not in known:
             raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
     tables = {}
-    for section in ("store", "index", "server", "availability", "dedup", "oai"):
+    for section in ("store", "index", "server", "availability", "dedup", "oai", "staff"):
         raw = data.get(section, {})
         if not isinstance(raw, dict):
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
@@ -114,8 +114,15 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                                                       oai.repository_identifier):
         raise ConfigError(file, "oai.repository_identifier",
                           f"expected a domain name such as union.example.org, got {oai.repository_identifier!r}")
+    staff = StaffConfig(**tables["staff"])
+    paths = {server.base_path.rstrip("/"), oai.base_path.rstrip("/")}
+    if not staff.base_path.startswith("/") or staff.base_path.rstrip("/") in paths | {""}:
+        raise ConfigError(file, "staff.base_path", f"expected a path starting with / other than the SRU and "
+                          f"OAI-PMH ones, got {staff.base_path!r}")
+    if min(staff.session_minutes, staff.session_hours, staff.stale_days, staff.max_failures) < 1:
+        raise ConfigError(file, "staff", "expected session_minutes, session_hours, stale_days and max_failures >= 1")
     return Config(file=file, store=store, index=index, server=server, sources=sources,
-                  availability=availability, dedup=dedup, oai=oai)
+                  availability=availability, dedup=dedup, oai=oai, staff=staff)
 
 
 def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:

@@ -63,6 +63,17 @@ class OAIConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """The staff console: where, and how long a session lasts."""
+
+    base_path: str = "/staff"
+    session_minutes: int = 30
+    session_hours: int = 12
+    stale_days: int = 3
+    max_failures: int = 5
+
+
+@dataclass(frozen=True)
 class AvailabilityConfig:
     """Live availability refresh: cache lifetime and time budget, in seconds."""
 
@@ -129,6 +140,7 @@ class Config:
     availability: AvailabilityConfig = field(default_factory=AvailabilityConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     oai: OAIConfig = field(default_factory=OAIConfig)
+    staff: StaffConfig = field(default_factory=StaffConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         """Return a source by id, or raise ConfigError naming the known ones."""

@@ -92,6 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
             "The repository part of OAI identifiers (oai:REPOSITORY:MASTER_ID), a domain name; "
             "empty: the host of server.public_url, else unioncat.local."),
     Setting("oai.token_ttl", int, 604800, "Seconds an OAI-PMH resumptionToken stays valid."),
+    Setting("staff.base_path", str, "/staff", "URL path of the staff console (behind a login)."),
+    Setting("staff.session_minutes", int, 30, "Minutes a staff session lasts without a request."),
+    Setting("staff.session_hours", int, 12, "Hours a staff session lasts at most, in use or not."),
+    Setting("staff.stale_days", int, 3, "Days without a successful load after which a member is flagged."),
+    Setting("staff.max_failures", int, 5,
+            "Failed logins of one account or address in 15 minutes before it must wait (doubling, to 15 minutes)."),
     Setting("availability.ttl", (int, float), 300,
             "Seconds a live availability refresh of a record is reused before asking the member again."),
     Setting("availability.budget", (int, float), 2.0,

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 from unioncat.config.model import Config
 from unioncat.dedup.fields import dedup_record
 from unioncat.dedup.keys import blocking_keys
-from unioncat.dedup.match import MatchSettings, compare
+from unioncat.dedup.match import MatchSettings, compare, title_similarity
 from unioncat.identifiers import isbn13
 from unioncat.errors import DedupError
 from unioncat.models import DedupRecord, MatchDecision, now
@@ -89,15 +89,22 @@ class Tables:
     keys: str = "dedup_keys"
     edges: str = "dedup_edges"
     clusters: str = "clusters"
+    near: str = "dedup_near"
 
 
 LIVE = Tables()
-STAGED = Tables("dedup_records_new", "dedup_keys_new", "dedup_edges_new", "clusters_new")
+STAGED = Tables("dedup_records_new", "dedup_keys_new", "dedup_edges_new", "clusters_new", "dedup_near_new")
 _DDL = {"records": "(id TEXT PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL)",
         "keys": "(key TEXT NOT NULL, id TEXT NOT NULL)",
         "edges": "(a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (a, b))",
-        "clusters": "(record_id TEXT PRIMARY KEY, master_id TEXT NOT NULL)"}
-_INDEXES = {"keys": ("key", "id"), "edges": ("b",), "clusters": ("master_id",)}
+        "clusters": "(record_id TEXT PRIMARY KEY, master_id TEXT NOT NULL)",
+        "near": "(a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, title REAL NOT NULL,"
+                " why TEXT NOT NULL, PRIMARY KEY (a, b))"}
+_INDEXES = {"keys": ("key", "id"), "edges": ("b",), "clusters": ("master_id",), "near": ("b",)}
+# Pairs compared and not matched that a cataloguer should see (the review queue): vetoed with
+# titles at least this alike, or not vetoed with a score at least this close below the match.
+NEAR_TITLE = 85.0
+NEAR_SCORE = 75.0
 
 
 class Deduplicator:
@@ -123,6 +130,7 @@ class Deduplicator:
         self.decisions: dict[tuple[str, str], MatchDecision] = {}
         self.stats = DedupStats()
         self.t = LIVE
+        self.apart: set[tuple[str, str]] = set()  # pairs a cataloguer keeps apart (dedup_overrides)
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -197,7 +205,7 @@ class Deduplicator:
         rows, masters = self._assign(self._groups(affected))
         if since is None:
             self._insert(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)", rows)
-            self._index_staged(("edges", "clusters"))
+            self._index_staged(("edges", "clusters", "near"))
             self._swap(stamp)
         else:
             with self._tx():
@@ -283,6 +291,7 @@ class Deduplicator:
         self.db.execute(f"DELETE FROM {self.t.records} WHERE id=?", (rid,))
         self.db.execute(f"DELETE FROM {self.t.keys} WHERE id=?", (rid,))
         self.db.execute(f"DELETE FROM {self.t.edges} WHERE a=? OR b=?", (rid, rid))
+        self.db.execute(f"DELETE FROM {self.t.near} WHERE a=? OR b=?", (rid, rid))
         self.cache.pop(rid, None)
 
     def _extract(self, since: str | None) -> set[str]:
@@ -358,14 +367,22 @@ class Deduplicator:
                     if src_a == src_b and src_a not in within:
                         continue
                     pairs.add((a, b))
-        edges = []
+        edges, near = [], []
         for n, (a, b) in enumerate(sorted(pairs), 1):
             decision = self.decide(a, b)
             if decision.matched:
                 edges.append((a, b, decision.score))
+            else:
+                vetoed = next((r[5:] for r in decision.reasons if r.startswith("VETO ")), "")
+                if vetoed or decision.score >= NEAR_SCORE:
+                    title = title_similarity(self.record(a), self.record(b))
+                    if title >= NEAR_TITLE if vetoed else True:
+                        why = vetoed or next((r for r in reversed(decision.reasons) if r.startswith(("--", "??"))), "")
+                        near.append((a, b, decision.score, round(title, 1), why))
             if n % 5000 == 0:
                 self.progress("compare", n, len(pairs))
         self._insert(f"INSERT OR REPLACE INTO {self.t.edges}(a, b, score) VALUES (?,?,?)", edges)
+        self._insert(f"INSERT OR REPLACE INTO {self.t.near}(a, b, score, title, why) VALUES (?,?,?,?,?)", near)
         self.stats.matches = len(edges)
 
     # clustering ------------------------------------------------------------------
@@ -431,6 +448,7 @@ class Deduplicator:
 
     def _groups(self, components: list[list[str]]) -> list[list[str]]:
         splits = self._splits()
+        self.apart = {(a, b) for a, b in self.db.execute("SELECT a, b FROM dedup_overrides WHERE kind='apart'")}
         groups: list[list[str]] = []
         for n, component in enumerate(components, 1):
             groups.extend(self.cluster_component(component, splits) if len(component) > 1 else [component])
@@ -474,6 +492,8 @@ class Deduplicator:
         sources = Counter(rid.split(".", 1)[0] for rid in left + right)
         if any(n > 1 and src not in within for src, n in sources.items()):
             return False
+        if self.apart and any((min(x, y), max(x, y)) in self.apart for x in left for y in right):
+            return False  # kept apart by a cataloguer
         return all(not any(r.startswith("VETO") for r in self.decide(x, y).reasons)
                    for x in left for y in right)
 
