@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from click.testing import CliRunner
 
 from tests.conftest import ROOT
 from tests.support.demo_site import demo_site
 from tests.support.serving import unioncat_serve
+from unioncat.cli import cli
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AXE = ROOT / ".venv" / "axe-core" / "axe.min.js"
@@ -26,9 +28,15 @@ LIANCHENGJUE = "M736a9c241586"
 PHONE, DESKTOP = (360, 780), (1280, 900)
 
 
+STAFF = ("wang", "cataloguer-password-1")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = demo_site(tmp_path_factory.mktemp("browser"))
+    added = CliRunner().invoke(cli, ["--config", str(site), "staff", "add", STAFF[0], "--role", "cataloguer",
+                                     "--password-stdin"], input=STAFF[1] + "\n")
+    assert added.exit_code == 0, added.output
     with unioncat_serve(site, "/") as url:
         yield url.rstrip("/")
 
@@ -254,3 +262,55 @@ def test_pages_work_without_javascript(server: str, tmp_path_factory: pytest.Tem
         assert driver.find_elements(By.ID, "holdings")
     finally:
         driver.quit()
+
+
+def sign_in(driver: Any, server: str, target: str = "/staff/") -> None:
+    """Sign in to the staff console with the keyboard alone: the login form, then Enter."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(driver, server + target)
+    assert "/staff/login" in driver.current_url  # no session: sent to the login page
+    driver.find_element(By.ID, "user").send_keys(STAFF[0], Keys.TAB, STAFF[1], Keys.ENTER)
+    assert driver.current_url.endswith(target) and driver.find_element(By.TAG_NAME, "h1").text
+
+
+STAFF_PAGES = {"staff-health": "/staff/", "staff-review": "/staff/review", "staff-overlap": "/staff/reports/overlap",
+               "staff-unique": "/staff/reports/unique"}
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_staff_pages_in_a_browser(server: str, browser: Any, shots: Path, width: str) -> None:
+    """The console signs in with the keyboard, its pages pass axe at both widths with nothing wider
+    than a phone but the scrollable tables and charts, a review decision goes through the
+    browser's own form post (CSRF token and SameSite cookie as a browser sends them), and signing
+    out ends the session."""
+    from selenium.webdriver.common.by import By
+
+    browser.delete_all_cookies()
+    size(browser, PHONE if width == "phone" else DESKTOP)
+    sign_in(browser, server, "/staff/reports/overlap")
+    assert browser.find_element(By.CSS_SELECTOR, "figure svg[role=img]")
+    for name, path in STAFF_PAGES.items():
+        open_page(browser, server + path)
+        violations = axe_violations(browser)
+        assert not violations, (name, width, [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                                              for v in violations])
+        if width == "phone":  # only the scroll regions may be wider than the phone
+            assert browser.execute_script("return document.body.scrollWidth") <= PHONE[0], name
+        target = shots / f"{name}-{width}.png"
+        assert browser.save_screenshot(str(target)) and target.stat().st_size > 5000
+    if width == "desktop":
+        open_page(browser, server + "/staff/review")
+        pair = browser.find_element(By.CSS_SELECTOR, "form.decide")
+        a = pair.find_element(By.NAME, "a").get_attribute("value")
+        pair.find_element(By.CSS_SELECTOR, "button[value=apart]").click()
+        assert "/staff/review?done=" in browser.current_url
+        assert f"apart {a}" in browser.find_element(By.CSS_SELECTOR, ".done").text
+        open_page(browser, server + "/staff/log")
+        assert a in browser.find_element(By.TAG_NAME, "table").text and STAFF[0] in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, ".signout button").click()
+    assert "/staff/login" in browser.current_url
+    open_page(browser, server + "/staff/")
+    assert "/staff/login" in browser.current_url  # signed out for good
+    assert not csp_errors(browser)

@@ -182,7 +182,8 @@ def test_health_shows_each_member_and_the_last_run(app: Site, site: Path) -> Non
     with sqlite3.connect(site.parent / "var" / "store.db") as db:
         city = db.execute("SELECT count(*) FROM records WHERE source='CITY' AND deleted=0").fetchone()[0]
         db.execute("UPDATE loads SET finished='2020-01-01T00:00:00.000Z' WHERE source='VILL'")
-    assert f"{city:,}" in page
+        items = db.execute("SELECT sum(count) FROM items WHERE source='CITY'").fetchone()[0]
+    assert f"{city:,}" in page and f'<td class="n">{items:,}</td>' in page and "built-in method" not in page
     page = call(app, path="/staff/", headers={"Cookie": cookie}).body.decode()
     assert re.search(r"Hillside Village Library.*?not loaded for \d+ days", page, re.S)
 

@@ -103,6 +103,7 @@ class StaffApp:
                                       auto_reload=False, trim_blocks=True, lstrip_blocks=True,
                                       undefined=jinja2.StrictUndefined)
         self.env.filters["number"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+        self.env.filters["when"] = _when
         self.env.globals.update(base=self.base, names=self.names, reports=REPORTS)
         self.reindexing: threading.Thread | None = None  # the index update after a review decision
         self._reindex_lock = threading.Lock()
@@ -366,6 +367,11 @@ class StaffApp:
             if self.reindexing is None or not self.reindexing.is_alive():
                 self.reindexing = threading.Thread(target=work, name="unioncat-staff-reindex", daemon=True)
                 self.reindexing.start()
+
+
+def _when(stamp: str | None, missing: str = "—") -> str:
+    """Show a stored UTC time to the minute: 2026-11-30 02:48 UTC."""
+    return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp and len(stamp) >= 16 else missing
 
 
 def _days(stamp: str, now: datetime) -> float:
