@@ -28,6 +28,7 @@ import itertools
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -214,6 +215,28 @@ def _isbn_form(value: str, rnd: random.Random) -> str:
 
 
 SCRIPT: dict[int, str] = {}  # id() of a varied copy -> "roman", "trad" or "simp"
+NEGATIVE_KINDS = {"vol": "volumes", "ed": "editions", "g": "generic titles", "isbn": "one ISBN two works",
+                  "pub": "other publisher", "ised": "2nd ed. with other ISBN", "year": "years apart"}
+REPRINTERS = ["Dover Publications", "Penguin Books", "Routledge", "Wiley", "Springer", "Nauka", "Gallimard"]
+REPRINTERS_CJK = ["中华书局", "商务印书馆", "人民出版社"]
+
+
+def _new_isbn(rnd: random.Random) -> str:
+    core = "978" + "".join(str(rnd.randrange(10)) for _ in range(9))
+    return core + str((10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10)
+
+
+def _publisher_form(value: str, rnd: random.Random) -> str:
+    """One publisher as cataloguers write it: with or without the company's form and the ISBD mark."""
+    text = value.rstrip(" ,:;.")
+    roll = rnd.random()
+    if roll < 0.15:
+        return text + ", Inc."
+    if roll < 0.3:
+        return text.replace(" Publishing", "").replace(" Publishers", "").replace(", Inc", "")
+    if roll < 0.4 and not text.endswith("Ltd"):
+        return text + " Ltd."
+    return value
 
 
 def vary(base: pymarc.Record, rnd: random.Random, t2s: opencc.OpenCC) -> pymarc.Record:
@@ -233,6 +256,7 @@ def vary(base: pymarc.Record, rnd: random.Random, t2s: opencc.OpenCC) -> pymarc.
     if mode != "roman" and vernacular is not None and vernacular.get("a"):
         value = vernacular["a"] if mode == "trad" else t2s.convert(vernacular["a"])
         title["a"] = value
+        title.indicators = Indicators(title.indicators[0], "0")  # the romanised form's article is not this one's
         rec.remove_field(vernacular)
     if rnd.random() < 0.25 and title.get("b"):
         title.delete_subfield("b")
@@ -251,6 +275,8 @@ def vary(base: pymarc.Record, rnd: random.Random, t2s: opencc.OpenCC) -> pymarc.
             if rest.strip():
                 author["a"] = f"{surname}, {rest.strip()[0]}."
     imprint = rec.get("260")
+    if imprint is not None and len(imprint.get_subfields("b")) == 1:
+        imprint["b"] = _publisher_form(imprint["b"], rnd)
     if imprint is not None and rnd.random() < 0.3:
         rec.remove_field(imprint)
         rec.add_ordered_field(Field(tag="264", indicators=Indicators(" ", "1"), subfields=imprint.subfields))
@@ -282,7 +308,7 @@ def synthetic(work: Path, n: int = 2500, seed: int = 7) -> dict:
         for member in rnd.sample(members, rnd.choice([1, 2, 2, 3, 3, 4])):
             copy_ = vary(rec, rnd, t2s)
             script[add(member, copy_, f"b{i}")] = SCRIPT[id(copy_)]
-    negatives: list[tuple[str, str]] = []
+    negatives: list[tuple[str, str]] = []  # pairs that must never be one master, in kinds
     extra = _loc(140, skip=n)
     for j, rec in enumerate(extra[:30]):  # volumes of one set
         ids = []
@@ -310,6 +336,43 @@ def synthetic(work: Path, n: int = 2500, seed: int = 7) -> dict:
         d = record("x", "高等数学", [f"王{'一二三四五六七八九十'[j % 10]}"], str(2000 + j % 5))
         ids = [add("M1", a, f"g{j}a"), add("M2", b, f"g{j}b"), add("M3", c, f"g{j}c"), add("M4", d, f"g{j}d")]
         negatives += [(ids[0], ids[1]), (ids[2], ids[3])]
+    more = _loc(90, skip=n + 140)
+    for j, rec in enumerate(more[:30]):  # a reprint by another publisher, the same year, its own ISBN
+        first, second = vary(rec, rnd, t2s), vary(rec, rnd, t2s)
+        original = " ".join(f.get("b") or "" for f in rec.get_fields("260", "264"))
+        # another publisher written in the script the record writes its publisher in
+        reprinters = REPRINTERS_CJK if any("\u4e00" <= c <= "\u9fff" for c in original) else REPRINTERS
+        for version, publisher in ((first, None), (second, reprinters[j % len(reprinters)])):
+            version.remove_fields("020", "010", "035", "250")
+            version.add_ordered_field(Field(tag="020", indicators=Indicators(" ", " "),
+                                            subfields=[Subfield("a", _new_isbn(rnd))]))
+            if publisher:
+                for imprint in version.get_fields("260", "264"):
+                    imprint.subfields = [Subfield(s.code, publisher if s.code == "b" else s.value)
+                                         for s in imprint.subfields]
+        negatives.append((add("M1", first, f"pub{j}a"), add("M3", second, f"pub{j}b")))
+    for j, rec in enumerate(more[30:60]):  # a second edition without a statement on the first, ISBNs differ
+        first, second = vary(rec, rnd, t2s), vary(rec, rnd, t2s)
+        year = rec["008"].data[7:11]
+        for version in (first, second):
+            version.remove_fields("020", "010", "035", "250")
+            version.add_ordered_field(Field(tag="020", indicators=Indicators(" ", " "),
+                                            subfields=[Subfield("a", _new_isbn(rnd))]))
+        second.add_ordered_field(Field(tag="250", indicators=Indicators(" ", " "), subfields=[Subfield("a", "2nd ed.")]))
+        if year.isdigit():
+            second["008"].data = second["008"].data[:7] + str(int(year) + 1) + second["008"].data[11:]
+        negatives.append((add("M2", first, f"ised{j}a"), add("M4", second, f"ised{j}b")))
+    for j, rec in enumerate(more[60:90]):  # the same text years later, nothing else to tell them apart
+        first, second = vary(rec, rnd, t2s), vary(rec, rnd, t2s)
+        year = rec["008"].data[7:11]
+        for version in (first, second):
+            version.remove_fields("020", "010", "035", "250")
+        if year.isdigit():
+            second["008"].data = second["008"].data[:7] + str(int(year) + 3) + second["008"].data[11:]
+            for imprint in second.get_fields("260", "264"):
+                imprint.subfields = [Subfield(s.code, f"{int(year) + 3}." if s.code == "c" else s.value)
+                                     for s in imprint.subfields]
+        negatives.append((add("M3", first, f"year{j}a"), add("M5", second, f"year{j}b")))
     for j, (x, y) in enumerate(zip(extra[60:140:2], extra[61:140:2])):  # one ISBN, two works
         first, second = vary(x, rnd, t2s), vary(y, rnd, t2s)
         for rec in (first, second):
@@ -321,11 +384,33 @@ def synthetic(work: Path, n: int = 2500, seed: int = 7) -> dict:
     clusters, stats = run_set(work, sources)
     pred = predicted_pairs(clusters)
     merged = sum(1 for a, b in negatives if tuple(sorted((a, b))) in pred)
+    group_of = {rid: group for group, ids in truth.items() for rid in ids}
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for a, b in negatives:
+        kind = NEGATIVE_KINDS["".join(itertools.takewhile(str.isalpha, group_of[a]))]
+        kinds[kind][1] += 1
+        kinds[kind][0] += tuple(sorted((a, b))) in pred
+    missed = sorted(pairs_of(truth) - pred)
+    if os.environ.get("DEDUP_EVAL_SHOW"):  # what went wrong, for whoever tunes the comparator
+        for a, b in sorted(p for p in pred - pairs_of(truth))[:40] + missed[:40]:
+            print(f"    {'FALSE MERGE' if (a, b) in pred else 'MISSED'} {a} {b}: {group_of[a]} {group_of[b]}")
+            why = json.loads(unioncat(work / "unioncat.toml", "dedup", "explain", a, b, "--json"))
+            with sqlite3.connect(work / "store.db") as db:
+                edge = db.execute("SELECT score FROM dedup_edges WHERE a=? AND b=?", (a, b)).fetchone()
+                keys = db.execute("SELECT count(*) FROM dedup_keys x JOIN dedup_keys y ON x.key = y.key"
+                                  " WHERE x.id=? AND y.id=?", (a, b)).fetchone()[0]
+            print(f"      matched {why['matched']} score {why['score']} edge {edge} shared keys {keys}: "
+                  + "; ".join(why["reasons"]))
+            for rec in why["records"]:
+                print(f"        {rec['title']!r} / {rec['title_full']!r} {rec['authors'][:2]} {rec['author_keys']}"
+                      f" {rec['alt_titles'][:2]}")
     scripts = [p for p in pairs_of(truth) if {script.get(p[0]), script.get(p[1])} == {"trad", "simp"}]
     found = sum(1 for p in scripts if p in pred)
     return score("synthetic consortium", clusters, pairs_of(truth), stats,
-                 f"  hard negatives merged {merged}/{len(negatives)}; Traditional vs Simplified "
-                 f"title pairs found {found}/{len(scripts)}") | {"hard_negatives_merged": merged}
+                 f"  hard negatives merged {merged}/{len(negatives)} ("
+                 + ", ".join(f"{kind} {m}/{t}" for kind, (m, t) in sorted(kinds.items()))
+                 + f"); Traditional vs Simplified title pairs found {found}/{len(scripts)}") \
+        | {"hard_negatives_merged": merged}
 
 
 def loc200k(work: Path) -> dict:

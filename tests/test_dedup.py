@@ -10,6 +10,7 @@ from pymarc import Field, Indicators, Subfield
 
 from unioncat.dedup.normalize import edition_number, fold, number_in
 from unioncat.identifiers import isbn13
+from unioncat.models import DedupRecord
 from tests.conftest import MARC
 
 
@@ -229,3 +230,45 @@ def test_the_decision_cache_is_bounded(tmp_path: Path, write_config, run_cli) ->
         stats = dedup.run(full=True)
     assert stats.comparisons > 3 and max(sizes) <= 3
     assert clusters(run_cli, cfg, tmp_path, "again.csv") == expected
+
+
+def _rec(record: pymarc.Record, rid: str) -> DedupRecord:
+    from unioncat.dedup.fields import dedup_record
+
+    return dedup_record(rid, rid.split(".")[0], "marc21", record.as_marc(), "iso2709", "utf-8", frozenset())
+
+
+def _decide(x: pymarc.Record, y: pymarc.Record) -> tuple[bool, str]:
+    from unioncat.dedup.match import compare
+
+    decision = compare(_rec(x, "A.1"), _rec(y, "B.1"))
+    return decision.matched, next((r for r in decision.reasons if r.startswith("VETO")), "")
+
+
+def test_two_editions_are_never_one() -> None:
+    """A later edition on one side only with other ISBNs, or another publisher with no identifier
+    in common, is another edition; a publisher written with or without its legal form, or in
+    another script, is not."""
+    first = book("x1", "Principles of economics /", isbn="9780306406157", publisher="Acme Press,")
+    second = book("x2", "Principles of economics /", isbn="9781861972712", edition="2nd ed.", year="2000",
+                  publisher="Acme Press,")
+    assert _decide(first, second) == (False, "VETO edition none vs 2 with other ISBNs 9780306406157 vs 9781861972712")
+    reprint = book("x3", "Principles of economics /", publisher="Dover Publications,")
+    original = book("x4", "Principles of economics /", publisher="Macmillan and Co., Ltd.,")
+    matched, why = _decide(original, reprint)
+    assert not matched and why.startswith("VETO publisher 'macmillan")
+    for form in ("Macmillan,", "Macmillan Publishers Ltd.", "Macmillan & Co."):
+        assert _decide(original, book("x5", "Principles of economics /", publisher=form))[0], form
+    shared = book("x6", "Principles of economics /", publisher="Dover,", isbn="9780306406157")
+    assert _decide(book("x7", "Principles of economics /", publisher="Macmillan,", isbn="0-306-40615-2"), shared)[0]
+    romanised = book("x8", "Lian cheng jue /", author="Jin, Yong.", publisher="Ren min wen xue chu ban she,")
+    vernacular = book("x9", "Lian cheng jue /", author="Jin, Yong.", publisher="人民文学出版社,")
+    assert _decide(romanised, vernacular)[0]
+
+
+def test_a_typo_in_the_title_still_meets_its_copy() -> None:
+    from unioncat.dedup.keys import blocking_keys
+
+    right = _rec(book("y1", "Ozgurluk kazanacak :", subtitle="kurt sorununda demokrasi /", author="Ocalan, A."), "A.1")
+    typo = _rec(book("y2", "Ozgulruk kazanacak /", author="Ocalan, Abdullah."), "B.1")
+    assert blocking_keys(right) & blocking_keys(typo)

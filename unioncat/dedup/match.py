@@ -3,7 +3,9 @@
 Vetoes come first and nothing outvotes them, not even a shared ISBN (volumes of a
 set and works that reuse an ISBN share one): a different material type, volume or
 part, series number, edition, an ISSN conflict, years or page counts too far
-apart, or authors that do not overlap.  Then the title must be close (rapidfuzz on
+apart, or authors that do not overlap; and two editions: a later edition on one side
+only with ISBNs that differ, or, with no identifier in common, two different publishers
+(compared in one script, without the company's legal form).  Then the title must be close (rapidfuzz on
 folded strings; ``ratio`` on unspaced CJK, token methods for Latin script, every
 title form against every other so a dropped subtitle or an 880 vernacular still
 matches) and the evidence (identifiers, authors, publisher) must add up.
@@ -65,6 +67,44 @@ def author_similarity(a: DedupRecord, b: DedupRecord) -> float | None:
     return best
 
 
+# A publisher's legal form and the words around a name that cataloguers add or leave out.
+_PUBLISHER_NOISE = frozenset("""inc incorporated ltd limited co corp corporation company llc plc gmbh ag sa srl bv
+    pub pubs publisher publishers publishing publications published by the and verlag editions editora editorial
+    press""".split())
+_CJK_NOISE = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")
+
+
+def publisher_similarity(x: str, y: str) -> float | None:
+    """Return 0-100 for two folded publisher names, without their legal forms (one name's
+    words all in the other is 100); None when they are in different scripts (a romanised
+    name against the vernacular one says nothing)."""
+    if has_cjk(x) != has_cjk(y) or _latin(x) != _latin(y):
+        return None
+    if has_cjk(x):
+        for noise in _CJK_NOISE:
+            x, y = x.replace(noise, ""), y.replace(noise, "")
+        x, y = x.replace(" ", ""), y.replace(" ", "")
+        if x and y and (x in y or y in x):
+            return 100.0
+        return float(fuzz.ratio(x, y)) if x and y else None
+    wx = [w for w in x.split() if w not in _PUBLISHER_NOISE]
+    wy = [w for w in y.split() if w not in _PUBLISHER_NOISE]
+    if not wx or not wy:
+        return None
+    if set(wx) <= set(wy) or set(wy) <= set(wx):
+        return 100.0
+    return text_similarity(" ".join(wx), " ".join(wy))
+
+
+def _latin(text: str) -> bool:
+    return all(ord(c) < 0x250 for c in text if c.isalpha())
+
+
+def _shared_identifier(a: DedupRecord, b: DedupRecord) -> bool:
+    return bool(set(a.isbns) & set(b.isbns) or (a.lccn and a.lccn == b.lccn)
+                or set(a.system_numbers) & set(b.system_numbers) or set(a.issns) & set(b.issns))
+
+
 def _initials_match(x: str, y: str) -> float:
     """Score "j smith" against "john smith": same surname, compatible initials."""
     wx, wy = x.split(), y.split()
@@ -116,12 +156,21 @@ def compare(a: DedupRecord, b: DedupRecord, settings: MatchSettings | None = Non
         return veto(f"series number {a.series_number!r} vs {b.series_number!r}")
     if a.edition and b.edition and a.edition != b.edition:
         return veto(f"edition {a.edition} vs {b.edition}")
+    if bool(a.edition and a.edition > 1) != bool(b.edition and b.edition > 1) and a.isbns and b.isbns \
+            and not set(a.isbns) & set(b.isbns):
+        return veto(f"edition {a.edition or 'none'} vs {b.edition or 'none'} with other ISBNs "
+                    f"{a.isbns[0]} vs {b.isbns[0]}")
     if a.year and b.year and abs(a.year - b.year) > s.year_tolerance:
         return veto(f"year {a.year} vs {b.year} (tolerance {s.year_tolerance})")
     if a.pages and b.pages:
         limit = max(10.0, s.pages_tolerance * max(a.pages, b.pages))
         if abs(a.pages - b.pages) > limit:
             return veto(f"pages {a.pages} vs {b.pages} (tolerance {limit:.0f})")
+    if a.publisher and b.publisher and not _shared_identifier(a, b):
+        publisher = publisher_similarity(a.publisher, b.publisher)
+        if publisher is not None and publisher < 50:
+            return veto(f"publisher {a.publisher!r} vs {b.publisher!r} (similarity {publisher:.0f}), "
+                        "no identifier in common")
     authors = author_similarity(a, b)
     if authors is not None and authors < 60:
         return veto(f"authors differ (similarity {authors:.0f}): {a.authors[:2]} vs {b.authors[:2]}")
