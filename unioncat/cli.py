@@ -332,24 +332,19 @@ def dedup_split(ctx: click.Context, record_id: str) -> None:
     _reindex_after_override(ctx)
 
 
-@dedup.command("merge")
-@click.argument("first", metavar="ID")
-@click.argument("second", metavar="ID")
-@click.pass_context
-def dedup_merge(ctx: click.Context, first: str, second: str) -> None:
-    """Put two records in one cluster for good (later runs keep them together)."""
-    click.echo(decide(_store(ctx), _config(ctx), _who(), "merge", first, second))
-    _reindex_after_override(ctx)
+def _pair_override(action: str, doc: str) -> None:
+    """Add ``unioncat dedup ACTION ID ID``: a manual decision on two records, logged and kept."""
+    @dedup.command(action, help=doc)
+    @click.argument("first", metavar="ID")
+    @click.argument("second", metavar="ID")
+    @click.pass_context
+    def command(ctx: click.Context, first: str, second: str) -> None:
+        click.echo(decide(_store(ctx), _config(ctx), _who(), action, first, second))
+        _reindex_after_override(ctx)
 
 
-@dedup.command("apart")
-@click.argument("first", metavar="ID")
-@click.argument("second", metavar="ID")
-@click.pass_context
-def dedup_apart(ctx: click.Context, first: str, second: str) -> None:
-    """Never put these two records in one cluster (two editions; later runs keep them apart)."""
-    click.echo(decide(_store(ctx), _config(ctx), _who(), "apart", first, second))
-    _reindex_after_override(ctx)
+_pair_override("merge", "Put two records in one cluster for good (later runs keep them together).")
+_pair_override("apart", "Never put these two records in one cluster (two editions; later runs keep them apart).")
 
 
 def _reindex_after_override(ctx: click.Context) -> None:
