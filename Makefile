@@ -63,6 +63,10 @@ demo: venv
 	$(U) search '連城訣'
 	$(U) search 'hongloumeng or lianchengjue' --facet library
 	@echo
+	@echo "== For the consortium office: who holds what (also as staff pages with charts, and --json/--csv)"
+	$(U) report overlap
+	$(U) report unique
+	@echo
 	@echo "== The same over SRU, as a member OPAC asks it: on the shelf somewhere, ISO 20775 holdings"
 	@$(U) serve --port 18765 2>/dev/null & pid=$$!; \
 	  $(BIN)/python examples/demo/sru_request.py 'http://127.0.0.1:18765/sru?version=1.2&operation=searchRetrieve&recordSchema=isohold&query=dc.title%3D%22lian%20cheng%20jue%22%20and%20local.available%3Dtrue'; \
@@ -75,6 +79,7 @@ demo: venv
 	@echo
 	@echo "Done. Try: $(U) search 'dc.title=history and dc.date>=2000' --format json"
 	@echo "      or: $(U) serve, then http://127.0.0.1:8765/ (the web catalogue), /sru, /oai?verb=Identify"
+	@echo "      and the staff console at /staff after: $(U) staff add NAME --role cataloguer"
 
 test: venv system-deps $(VENV)/axe-core/axe.min.js
 	$(BIN)/python -m mypy unioncat
