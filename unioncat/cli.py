@@ -22,6 +22,7 @@ from unioncat.dedup.clusters import master_record
 from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator
 from unioncat.dedup.review import decide, explain, log_entries
+from unioncat.federated.search import federated_search, fetch_record, live_targets
 from unioncat.harvesting import harvest_source, import_source, run_lock
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
@@ -38,7 +39,7 @@ from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.progress import ProgressLine, StageLine
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_rota, format_search,
-                              format_import_summary, format_report, report_csv,
+                              format_import_summary, format_live, format_report, report_csv,
                               format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
 from unioncat.staff import accounts
@@ -386,13 +387,24 @@ def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "marc", "marcxml"]), default="table",
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (the same as --format json).")
+@click.option("--live", is_flag=True, help="Also ask the live targets ([[target]], members with live = true), merged.")
+@click.option("--targets", metavar="IDS", default="", help="With --live: only these targets, A,B.")
+@click.option("--budget", type=click.FloatRange(0.1, 600), help="With --live: seconds to wait (default live.budget).")
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int, offset: int, sort_key: str | None, facets: str,
-           libraries: tuple[str, ...], available: bool, fmt: str, as_json: bool) -> None:
+           libraries: tuple[str, ...], available: bool, fmt: str, as_json: bool, live: bool, targets: str,
+           budget: float | None) -> None:
     """Search the union catalogue with CQL (bare words search everything)."""
     cfg = _config(ctx)
     if as_json:
         fmt = "json"
+    if live:
+        if fmt not in ("table", "json"):
+            raise click.UsageError("--live gives --format table or json")
+        found = federated_search(cfg, _store(ctx), query, targets=[t for t in targets.split(",") if t] or None,
+                                 budget=budget, limit=limit)
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False) if fmt == "json" else format_live(found))
+        return
     started = time.perf_counter()
     result = run_search(_store(ctx), cfg, query, limit=limit, offset=offset, sort=sort_key,
                         facets=tuple(f for f in facets.split(",") if f), libraries=libraries,
@@ -409,6 +421,21 @@ def search(ctx: click.Context, query: str, limit: int, offset: int, sort_key: st
         click.echo(marcxml_collection(master_record(store, rec["id"]) for rec in result["records"]))
     else:
         click.echo(format_search(result, elapsed))
+
+
+@cli.command("fetch")
+@click.argument("target", metavar="TARGET")
+@click.argument("record_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["marc", "marcxml"]), default="marc", show_default=True)
+@click.pass_context
+def fetch(ctx: click.Context, target: str, record_id: str, fmt: str) -> None:
+    """Take one record from a live target as it is (copy cataloguing): marc writes its ISO 2709
+    bytes (MARC-8 or GB18030 left as sent), marcxml a MARCXML document."""
+    found = fetch_record(live_targets(_config(ctx), [target])[0], record_id)
+    if fmt == "marc" and found.syntax == "iso2709":
+        sys.stdout.buffer.write(found.raw)
+    else:
+        click.echo(record_marcxml(load_record(found.raw, found.syntax, found.charset)))
 
 
 @cli.group()

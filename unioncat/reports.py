@@ -258,3 +258,17 @@ def format_report(name: str, rows: list[dict[str, Any]], names: dict[str, str], 
     if len(lines) == 2:
         lines.append("  (none)")
     return "\n".join(lines)
+
+
+def format_live(result: dict[str, Any]) -> str:
+    """Return a federated search: each target's answer, then the merged records and their sources."""
+    lines = [f"{result['total']:,} in the union catalogue; {result['merged']:,} records merged in "
+             f"{result['elapsed_ms']:,} ms"]
+    for t in result["targets"]:
+        lines.append(f"  {t['id']:<12} {t['status']:<8} {t['hits']:>8,} hits {t['ms']:>6,} ms"
+                     + (f"  {t['error'][:100]}" if t.get("error") else ""))
+    for i, r in enumerate(result["records"], 1):
+        lines.append(f"{i:>3}. {fit(r['title'], 60).rstrip()}  {r['author'] or ''} {r['year'] or ''}".rstrip())
+        ids = r["records"]
+        lines.append("     " + ", ".join(f"{source} {ids[source]}" for source in r["sources"]))
+    return "\n".join(lines)

@@ -11,7 +11,8 @@ import tomllib
 from typing import Any
 
 from unioncat.config.model import (AvailabilityConfig, Config, DedupConfig, IndexConfig, OAIConfig,
-                                   ServerConfig, SourceConfig, StaffConfig, StoreConfig)
+                                   LiveConfig, ServerConfig, SourceConfig, StaffConfig, StoreConfig,
+                                   TargetConfig)
 from unioncat.config.settings import (HOLDINGS_PRESETS, HOLDINGS_TABLE_KEYS, REQUIRED,
                                       SOURCE_ID_PATTERN, Setting, settings_in)
 from unioncat.errors import ConfigError
@@ -49,12 +50,12 @@ def load_config(path: str | None = None) -> Config:
 
 def _build(file: str, data: dict[str, Any]) -> Config:
     base = os.path.dirname(os.path.abspath(file))
-    known = {"store", "index", "server", "availability", "dedup", "oai", "staff", "source"}
+    known = {"store", "index", "server", "availability", "dedup", "oai", "staff", "live", "source", "target"}
     for key in data:
         if key not in known:
             raise ConfigError(file, key, f"unknown key (expected one of {', '.join(sorted(known))})")
     tables = {}
-    for section in ("store", "index", "server", "availability", "dedup", "oai", "staff"):
+    for section in ("store", "index", "server", "availability", "dedup", "oai", "staff", "live"):
         raw = data.get(section, {})
         if not isinstance(raw, dict):
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
@@ -121,8 +122,45 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                           f"OAI-PMH ones, got {staff.base_path!r}")
     if min(staff.session_minutes, staff.session_hours, staff.stale_days, staff.max_failures) < 1:
         raise ConfigError(file, "staff", "expected session_minutes, session_hours, stale_days and max_failures >= 1")
+    live = LiveConfig(budget=float(tables["live"]["budget"]), max_records=tables["live"]["max_records"])
+    if live.budget <= 0 or not 1 <= live.max_records <= 1000:
+        raise ConfigError(file, "live", "expected budget > 0 seconds and max_records from 1 to 1000")
+    raw_targets = data.get("target", [])
+    if not isinstance(raw_targets, list):
+        raise ConfigError(file, "target", "expected [[target]] tables (an array of tables)")
+    targets = tuple(_target(file, i, raw, seen) for i, raw in enumerate(raw_targets, 1))
+    for src in sources:
+        if src.live and src.type not in ("sru", "z3950"):
+            raise ConfigError(file, f"source[{seen[src.id]}].live",
+                              f"only sru and z3950 members can be searched live, {src.id} is {src.type}")
     return Config(file=file, store=store, index=index, server=server, sources=sources,
-                  availability=availability, dedup=dedup, oai=oai, staff=staff)
+                  availability=availability, dedup=dedup, oai=oai, staff=staff, targets=targets, live=live)
+
+
+def _target(file: str, i: int, raw: Any, sources: dict[str, int]) -> TargetConfig:
+    """Return one [[target]]; ``sources``: the members' ids (a target's id may not be one)."""
+    where = f"target[{i}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(file, where, "expected a table")
+    if isinstance(raw.get("id"), str) and not _ID_RE.match(raw["id"]):
+        raise ConfigError(file, f"{where}.id", f"expected a short code matching {SOURCE_ID_PATTERN}, got {raw['id']!r}")
+    values = _table(file, where, raw, settings_in("target"))
+    if values["id"] in sources:
+        raise ConfigError(file, f"{where}.id", f"{values['id']!r} is a member's id; a live member is "
+                          "`live = true` in its [[source]]")
+    try:
+        values["encoding"] = canonical_encoding(values["encoding"])
+    except LookupError:
+        raise ConfigError(file, f"{where}.encoding",
+                          f"expected auto, marc-8 or a known character set, got {values['encoding']!r}") from None
+    _check_location(file, where, values)
+    if values["member"] is not None and values["member"] not in sources:
+        raise ConfigError(file, f"{where}.member", f"expected a member's id ({', '.join(sources) or 'none'}), "
+                          f"got {values['member']!r}")
+    if values["timeout"] <= 0:
+        raise ConfigError(file, f"{where}.timeout", f"expected a positive number, got {values['timeout']}")
+    values["timeout"] = float(values["timeout"])
+    return TargetConfig(**values)
 
 
 def _table(file: str, where: str, raw: dict[str, Any], settings: tuple[Setting, ...]) -> dict[str, Any]:

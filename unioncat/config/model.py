@@ -126,6 +126,33 @@ class SourceConfig:
     page_size: int = 100
     syntax: str = "usmarc"
     database: str | None = None
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """A server searched live (federated search), harvested or not."""
+
+    id: str
+    name: str
+    type: str  # sru or z3950
+    url: str
+    database: str | None = None
+    syntax: str = "usmarc"
+    record_schema: str = "marcxml"
+    sru_version: str = "1.2"
+    format: str = "marc21"
+    encoding: str = "auto"
+    timeout: float = 10.0
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Federated search: how long to wait, how many records to ask of each target."""
+
+    budget: float = 5.0
+    max_records: int = 20
 
 
 @dataclass(frozen=True)
@@ -141,6 +168,8 @@ class Config:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     oai: OAIConfig = field(default_factory=OAIConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
+    targets: tuple[TargetConfig, ...] = field(default_factory=tuple)
+    live: LiveConfig = field(default_factory=LiveConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         """Return a source by id, or raise ConfigError naming the known ones."""

@@ -106,6 +106,15 @@ class SRUHarvester(HttpHarvester):
                 return
             yield self.checkpoint()
 
+    def first_page(self, query: str) -> tuple[int, list[SourceRecord | Rejected]]:
+        """Return a query's hit count and its first ``page_size`` records (a live search)."""
+        self._state = {"query": query, "start": 1}
+        root = self._request(1)
+        total = _text(root, "numberOfRecords")
+        records = _child(root, "records")
+        found = [self._record(node, pos) for pos, node in enumerate(records if records is not None else [], 1)]
+        return int(total) if total.isdigit() else len(found), found
+
     def fetch_one(self, query: str) -> SourceRecord | Rejected | None:
         """Return the first record a query finds (live availability), or None."""
         self._state = {"query": query, "start": 1}

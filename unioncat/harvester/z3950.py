@@ -68,6 +68,20 @@ class Z3950Harvester(NetworkHarvester):
         self._client = client
         return client.search(self.database, parse_pqf(self.source.query or DEFAULT_QUERY))
 
+    def first_page(self, pqf: str) -> tuple[int, list[SourceRecord | Rejected]]:
+        """Return a PQF query's hit count and its first ``page_size`` records (a live search)."""
+        client = Z3950Client(self.host, self.port, self.source.timeout)
+        self._client = client
+        try:
+            client.connect()
+            total = client.search(self.database, parse_pqf(pqf))
+            count = min(self.source.page_size, total)
+            records = client.present(1, count, self.syntax, "marcxml" if self.syntax == "xml" else "F") \
+                if count else []
+            return total, [self._record(rec) for rec in records]
+        finally:
+            self.close()
+
     def harvest(self, since: str | None = None) -> Iterator[SourceRecord | Rejected | Checkpoint]:
         """Search once, then present every record in chunks."""
         run = self.saved.get("run")

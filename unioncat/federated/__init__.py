@@ -1,0 +1,1 @@
+"""Federated live search of targets that are not harvested, merged with the union catalogue."""
