@@ -149,7 +149,7 @@ def test_cql_goes_to_z3950_as_rpn() -> None:
              "dc.title all \"history canada\"": '@and @attr 1=4 @attr 4=2 "history" @attr 1=4 @attr 4=2 "canada"',
              "dc.creator any \"smith jones\"": '@or @attr 1=1003 @attr 4=2 "smith" @attr 1=1003 @attr 4=2 "jones"',
              "dc.date>=1990 and bath.isbn=9780306406157":
-                 '@and @attr 1=31 @attr 2=4 "1990" @attr 1=7 @attr 4=2 "9780306406157"',
+                 '@and @attr 1=30 @attr 2=4 "1990" @attr 1=7 @attr 4=2 "9780306406157"',
              "histor*": '@attr 1=1016 @attr 4=2 @attr 5=1 "histor"',
              "cql.allRecords=1": '@attr 1=_ALLRECORDS @attr 2=103 ""'}
     for cql, pqf in cases.items():
@@ -225,3 +225,23 @@ def test_targets_are_validated_like_sources(tmp_path: Path) -> None:
     path.write_text(base.replace('type = "file"\npath = "x"', 'type = "file"\npath = "x"\nlive = true'), encoding="utf-8")
     with pytest.raises(ConfigError, match="only sru and z3950"):
         load_config(str(path))
+
+
+def test_the_web_catalogue_searches_live_on_request(live_site: Path) -> None:
+    from tests.support.wsgi import call
+    from unioncat.serve import create_app
+
+    cfg = load_config(str(live_site))
+    app = create_app(cfg)
+    plain = call(app, {"q": "histoire", "lang": "en"}, path="/search").body.decode()
+    assert "Also search the member libraries" in plain and "Searched live" not in plain
+    assert "/search?q=histoire&amp;live=1" in plain
+    page = call(app, {"q": "histoire", "live": "1", "lang": "en"}, path="/search")
+    html = page.body.decode()
+    assert page.status == "200 OK" and "Searched live just now" in html
+    assert "ZS peer: " in html and "DEAD peer: not available" in html
+    assert "Also found live at: ZS peer, ZZ peer" in html
+    poems = call(app, {"title": "poems", "live": "1", "lang": "zh-Hans"}, path="/search").body.decode()
+    assert "联合目录中没有的" in poems and "ZS peer, ZZ peer" in poems
+    filtered = call(app, {"q": "histoire", "library": "VILL", "available": "1", "live": "1"}, path="/search")
+    assert filtered.status == "200 OK"  # the union catalogue's own filters are not sent to the targets

@@ -3,19 +3,19 @@ attributes (as PQF) for Z39.50 — the Z39.50 server's use-attribute map read in
 query means to a target what it means to us.
 
     to_pqf(parse('dc.title all "lian cheng jue" and dc.date>=1990'))
-    '@and @and @and @attr 1=4 @attr 4=2 lian @attr 1=4 @attr 4=2 cheng ... @attr 1=31 @attr 2=4 1990'
+    '@and @and @and @attr 1=4 @attr 4=2 lian @attr 1=4 @attr 4=2 cheng ... @attr 1=30 @attr 2=4 1990'
 """
 from __future__ import annotations
 
 from unioncat.cql import BooleanNode, CQLQuery, Node, SearchClause
 from unioncat.errors import SRUDiagnostic
-from unioncat.serving.rpn import USE
+from unioncat.z3950.bib1 import USE
 
 # The first BIB-1 use attribute of each CQL index (several attributes read as one index).
 _USE: dict[str, int] = {}
 for _number, _index in USE.items():
     _USE.setdefault(_index, _number)
-_USE.update({"cql.serverChoice": 1016, "cql.anywhere": 1016, "cql.keywords": 1016, "dc.date": 31,
+_USE.update({"cql.serverChoice": 1016, "cql.anywhere": 1016, "cql.keywords": 1016,
              "bath.personalName": 1004, "rec.id": 12, "local.member": 1044})
 _RELATIONS = {"<": 1, "<=": 2, ">=": 4, ">": 5, "<>": 6}
 _BOOLEANS = {"and": "@and", "or": "@or", "not": "@not", "prox": "@and"}

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from lxml import etree
 
-from unioncat.config.model import Config
+from unioncat.config.model import Config, TargetConfig
 from unioncat.cql import CQLQuery, SearchClause, parse, walk
 from unioncat.dedup.clusters import best_member, marc21_fields, master_fields, members, members_many
 from unioncat.errors import DedupError, SRUDiagnostic, SearchIndexError, UnioncatError
@@ -35,6 +35,7 @@ from unioncat.serving import records
 from unioncat.text import fold, shown
 from unioncat.models import Item
 from unioncat.store import Store
+from unioncat.federated.search import ask_all, live_targets, merge
 
 log = logging.getLogger("unioncat.serving")
 
@@ -260,6 +261,19 @@ class Resources:
                 continue
             out[master] = records.marcxml_text(head, holdings[master], mode)
         return out
+
+    def live_targets(self) -> list[TargetConfig]:
+        """Return the targets a federated search asks (``[[target]]``, members with ``live``)."""
+        return live_targets(self.cfg)
+
+    def live(self, query: CQLQuery, hits: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """Ask every live target now, within ``live.budget``, and merge what they answer with
+        ``hits`` (the union catalogue's own): :func:`unioncat.federated.search.merge`; the
+        store is only read.  Returns ``targets`` (each one's status) and ``records``."""
+        answers = ask_all(self.live_targets(), query, self.cfg.live.max_records, self.cfg.live.budget)
+        local = [{"id": master, "title": display.get("title", ""), "author": display.get("author", ""),
+                  "year": display.get("year"), "members": display.get("members", [])} for master, display in hits]
+        return {"targets": answers, "records": merge(self.cfg, self.store(), local, answers)}
 
     def oai_dc(self, master: str, display: dict[str, Any]) -> etree._Element:
         """Return a master record as OAI-PMH's oai_dc."""

@@ -29,18 +29,12 @@ from typing import Any, Callable
 from unioncat.cql import BooleanNode, Node, SearchClause, to_text
 from unioncat.errors import Bib1Diagnostic, SRUDiagnostic
 from unioncat.serving.diagnostics import bib1, sru
+from unioncat.z3950.bib1 import USE
 from unioncat.z3950.codec import BIB1
 from unioncat.z3950.pqf import PQFError, parse_pqf
 
 __all__ = ["USE", "attributes", "bib1", "clause", "pqf_to_cql", "term_text", "to_cql"]
 
-USE = {4: "dc.title", 1003: "dc.creator", 1004: "bath.personalName", 1: "bath.personalName",
-       2: "bath.corporateName", 3: "bath.conferenceName", 1002: "bath.name", 7: "bath.isbn", 8: "bath.issn",
-       21: "dc.subject", 29: "dc.subject", 1016: "cql.serverChoice", 1035: "cql.serverChoice",
-       12: "bath.localNumber", 30: "dc.date", 31: "dc.date", 1018: "dc.publisher", 54: "dc.language",
-       1044: "bath.possessingInstitution", 5: "bath.seriesTitle", 13: "local.classification",
-       16: "local.classification", 1007: "bath.standardIdentifier", 59: "local.place", 1031: "dc.type",
-       63: "local.notes", 33: "bath.keyTitle", 9999: "local.available", 1032: "rec.id"}
 RELATIONS: dict[int | str, str] = {1: "<", 2: "<=", 3: "=", 4: ">=", 5: ">", 6: "<>", 102: "=", 103: "="}
 STRUCTURES: dict[int | str, str] = {1: "phrase", 2: "word", 3: "key", 4: "year", 5: "year", 100: "year", 6: "all", 101: "phrase",
               105: "all", 106: "all", 108: "key", 109: "year", 104: "phrase"}

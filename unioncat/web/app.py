@@ -231,17 +231,37 @@ class WebApp:
         if found.total and not hits:
             status, problem = "404 Not Found", N_("There is no page %(page)s of these results.")
         suggestions = self.suggestions(search) if not found.total else []
+        live = self.live(search, list(zip(found.ids, found.displays)), hits)
         return status, [], self.page(
             req, "results.html", search=search, hits=hits, total=found.total, problem=problem,
             values={"page": search.page}, facets=self.facets(search, found.facets, req.lang),
-            chosen=self.chosen(search, req.lang), pages=_pages(search, found.total), suggestions=suggestions)
+            chosen=self.chosen(search, req.lang), pages=_pages(search, found.total), suggestions=suggestions,
+            live=live, can_live=bool(self.res.live_targets()))
+
+    def live(self, search: Search, found: list[tuple[str, dict[str, Any]]],
+             hits: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """Ask the member libraries' own servers (``live=1``): each one's status, the hits of
+        this page they also have (marked on the hits), and what they have that the union
+        catalogue has not; None when not asked."""
+        query = search.live_query() if search.live else None
+        if query is None or not self.res.live_targets():
+            return None
+        merged = self.res.live(query, found)
+        names = {a.target.id: a.target.name for a in merged["targets"]}
+        by_master = {r["master"]: r for r in merged["records"] if r["master"]}
+        for hit in hits:
+            also = by_master.get(hit["id"], {}).get("sources", [])
+            hit["live"] = [names[t] for t in also if t in names]
+        return {"targets": [{"name": a.target.name, "status": a.status, "hits": a.hits} for a in merged["targets"]],
+                "records": [{**r, "at": [names.get(t, t) for t in r["sources"]]}
+                            for r in merged["records"] if r["master"] is None]}
 
     def refused(self, req: Request, search: Search, problem: str,
                 values: dict[str, object]) -> tuple[str, list[tuple[str, str]], bytes]:
         """Return a results page that says why a search cannot be run (HTTP 400)."""
         return "400 Bad Request", [], self.page(
             req, "results.html", search=search, problem=problem, values=values, hits=[], total=0, facets=[],
-            chosen=self.chosen(search, req.lang), pages=[], suggestions=[])
+            chosen=self.chosen(search, req.lang), pages=[], suggestions=[], live=None, can_live=False)
 
     def hit(self, master: str, display: dict[str, Any], lang: str) -> dict[str, Any]:
         title, romanised = shown(display.get("title_vernacular", ""), display.get("title", ""))
@@ -251,7 +271,7 @@ class WebApp:
         return {"id": master, "lang": _script_tag(tag, title), "lang_romanised": _script_tag(tag, romanised), "url": f"/record/{quote(master)}", "title": title or master,
                 "title_romanised": romanised, "author": author, "author_romanised": author_romanised,
                 "year": display.get("year"), "format": display.get("format", ""),
-                "on_shelf": on_shelf, "holding": holding}
+                "on_shelf": on_shelf, "holding": holding, "live": []}
 
     def label(self, facet: str, value: str, lang: str) -> str:
         if facet == "library":

@@ -28,7 +28,7 @@ FACETS = {"library": "local.member", "year": "dc.date", "language": "dc.language
           "subject_facet": "local.topic"}
 FACET_OF = {"library": "library", "year": "year", "language": "language", "format": "format",
             "subject_facet": "subject"}  # parameter -> the index engine's facet name
-KNOWN = {"q", "isbn", "year_from", "year_to", "available", "sort", "page", "lang", *WORD_FIELDS, *FACETS}
+KNOWN = {"q", "isbn", "year_from", "year_to", "available", "sort", "page", "lang", "live", *WORD_FIELDS, *FACETS}
 
 
 class BadSearch(ValueError):
@@ -53,6 +53,7 @@ class Search:
     filters: tuple[tuple[str, str], ...] = ()  # (FACETS key, value), in the order chosen
     sort: str = "relevance"
     page: int = 1
+    live: bool = False  # also ask the member libraries' own servers now
 
     @property
     def empty(self) -> bool:
@@ -81,6 +82,8 @@ class Search:
             out.append(("available", "1"))
         if search.sort != "relevance":
             out.append(("sort", search.sort))
+        if search.live:
+            out.append(("live", "1"))
         if search.page > 1:
             out.append(("page", str(search.page)))
         return out
@@ -105,6 +108,22 @@ class Search:
 
     def query(self) -> CQLQuery:
         """Return the CQL tree of this search (everything when it has no terms, only filters)."""
+        clauses = self._terms()
+        for name, value in self.filters:
+            clauses.append(SearchClause(FACETS[name], "=", value))
+        if self.available:
+            libraries = [v for k, v in self.filters if k == "library"]
+            clauses.append(SearchClause("local.available", "any" if libraries else "=",
+                                        " ".join(libraries) if libraries else "true"))
+        return _joined(clauses, self.sort)
+
+    def live_query(self) -> CQLQuery | None:
+        """Return what another library's server can be asked: the words, identifiers and years,
+        without the union catalogue's own filters; None if that leaves nothing."""
+        clauses = self._terms(standard=True)
+        return _joined(clauses, "relevance") if clauses else None
+
+    def _terms(self, standard: bool = False) -> list[Node]:
         clauses: list[Node] = []
         if self.q:
             clauses += words_clauses("cql.serverChoice", self.q)
@@ -113,23 +132,23 @@ class Search:
                 clauses += words_clauses(index, self.words[name])
         if self.isbn:
             is_issn = len(re.sub(r"[\s-]", "", self.isbn)) == 8 and issn(self.isbn)
-            clauses.append(SearchClause("issn" if is_issn else "isbn", "=", self.isbn))
+            index = "issn" if is_issn else "isbn"
+            clauses.append(SearchClause(f"bath.{index}" if standard else index, "=", self.isbn))
         if self.year_from is not None:
             clauses.append(SearchClause("dc.date", ">=", str(self.year_from)))
         if self.year_to is not None:
             clauses.append(SearchClause("dc.date", "<=", str(self.year_to)))
-        for name, value in self.filters:
-            clauses.append(SearchClause(FACETS[name], "=", value))
-        if self.available:
-            libraries = [v for k, v in self.filters if k == "library"]
-            clauses.append(SearchClause("local.available", "any" if libraries else "=",
-                                        " ".join(libraries) if libraries else "true"))
-        if not clauses:
-            clauses.append(SearchClause("cql.allRecords", "=", "1"))
-        root = clauses[0]
-        for clause in clauses[1:]:
-            root = BooleanNode("and", root, clause)
-        return CQLQuery(root, sort_keys(self.sort))
+        return clauses
+
+
+def _joined(clauses: list[Node], sort: str) -> CQLQuery:
+    """Return clauses and-ed together (everything when there are none)."""
+    if not clauses:
+        clauses = [SearchClause("cql.allRecords", "=", "1")]
+    root = clauses[0]
+    for clause in clauses[1:]:
+        root = BooleanNode("and", root, clause)
+    return CQLQuery(root, sort_keys(sort))
 
 
 def sort_keys(sort: str) -> tuple[SortKey, ...]:
@@ -194,7 +213,8 @@ def parse(pairs: list[tuple[str, str]]) -> Search:
     return Search(q=single.get("q", ""), words={k: single[k] for k in WORD_FIELDS if single.get(k)},
                   isbn=single.get("isbn", ""), year_from=lo, year_to=hi,
                   available=single.get("available", "") in ("1", "on", "true", "yes"),
-                  filters=tuple(filters), sort=sort, page=page)
+                  filters=tuple(filters), sort=sort, page=page,
+                  live=single.get("live", "") in ("1", "on", "true", "yes"))
 
 
 def _number(text: str, name: str, lo: int, hi: int) -> int | None:
