@@ -104,6 +104,7 @@ bench: venv
 	$(BIN)/python bench/web_bench.py
 	$(BIN)/python bench/oai_bench.py
 	$(BIN)/python bench/z3950_bench.py
+	$(BIN)/python bench/federated_bench.py
 
 clean:
 	rm -rf $(VENV) examples/demo/var .pytest_cache build *.egg-info

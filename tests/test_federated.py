@@ -245,3 +245,13 @@ def test_the_web_catalogue_searches_live_on_request(live_site: Path) -> None:
     assert "联合目录中没有的" in poems and "ZS peer, ZZ peer" in poems
     filtered = call(app, {"q": "histoire", "library": "VILL", "available": "1", "live": "1"}, path="/search")
     assert filtered.status == "200 OK"  # the union catalogue's own filters are not sent to the targets
+
+
+def test_a_target_answering_with_a_diagnostic_is_that_targets_error(live_site: Path) -> None:
+    """An index a target does not have: Zebra's SRU diagnostic, its BIB-1 one over Z39.50; the
+    union catalogue answers as ever."""
+    found = search(live_site, "dc.title=histoire and local.available=true", "--targets", "ZS,ZZ")
+    status = {t["id"]: t for t in found["targets"]}
+    assert status["ZS"]["status"] == status["ZZ"]["status"] == "error"
+    assert "info:srw/diagnostic/1/" in status["ZS"]["error"]  # Zebra: 15, unsupported context set
+    assert "bib-1" in status["ZZ"]["error"].lower()
