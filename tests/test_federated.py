@@ -215,7 +215,8 @@ def test_targets_are_validated_like_sources(tmp_path: Path) -> None:
            '[[target]]\nid = "T"\nname = "t"\ntype = "sru"\nurl = "not a url"\n': "target[1].url",
            '[[target]]\nid = "CITY"\nname = "t"\ntype = "sru"\nurl = "http://x/sru"\n': "target[1].id",
            '[[target]]\nid = "T"\nname = "t"\ntype = "z3950"\nurl = "h:1/D"\nmember = "NOPE"\n': "target[1].member",
-           '[live]\nbudget = 0\n': "live"}
+           '[live]\nbudget = 0\n': "live",
+           '[[target]]\nid = "T"\nname = "t"\ntype = "sru"\nurl = "http://x/sru"\n' * 2: "target[2].id"}
     for extra, where in bad.items():
         path = tmp_path / "u.toml"
         path.write_text(base + extra, encoding="utf-8")

@@ -129,6 +129,10 @@ def _build(file: str, data: dict[str, Any]) -> Config:
     if not isinstance(raw_targets, list):
         raise ConfigError(file, "target", "expected [[target]] tables (an array of tables)")
     targets = tuple(_target(file, i, raw, seen) for i, raw in enumerate(raw_targets, 1))
+    for i, target in enumerate(targets, 1):
+        first = next(n for n, t in enumerate(targets, 1) if t.id == target.id)
+        if first != i:
+            raise ConfigError(file, f"target[{i}].id", f"duplicate id {target.id!r} (also target[{first}])")
     for src in sources:
         if src.live and src.type not in ("sru", "z3950"):
             raise ConfigError(file, f"source[{seen[src.id]}].live",
@@ -140,20 +144,10 @@ def _build(file: str, data: dict[str, Any]) -> Config:
 def _target(file: str, i: int, raw: Any, sources: dict[str, int]) -> TargetConfig:
     """Return one [[target]]; ``sources``: the members' ids (a target's id may not be one)."""
     where = f"target[{i}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(file, where, "expected a table")
-    if isinstance(raw.get("id"), str) and not _ID_RE.match(raw["id"]):
-        raise ConfigError(file, f"{where}.id", f"expected a short code matching {SOURCE_ID_PATTERN}, got {raw['id']!r}")
-    values = _table(file, where, raw, settings_in("target"))
+    values = _server_table(file, where, raw, "target")
     if values["id"] in sources:
         raise ConfigError(file, f"{where}.id", f"{values['id']!r} is a member's id; a live member is "
                           "`live = true` in its [[source]]")
-    try:
-        values["encoding"] = canonical_encoding(values["encoding"])
-    except LookupError:
-        raise ConfigError(file, f"{where}.encoding",
-                          f"expected auto, marc-8 or a known character set, got {values['encoding']!r}") from None
-    _check_location(file, where, values)
     if values["member"] is not None and values["member"] not in sources:
         raise ConfigError(file, f"{where}.member", f"expected a member's id ({', '.join(sources) or 'none'}), "
                           f"got {values['member']!r}")
@@ -198,19 +192,7 @@ def _is_type(value: Any, expected: type | tuple[type, ...]) -> bool:
 
 def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
     where = f"source[{i}]"
-    if not isinstance(raw, dict):
-        raise ConfigError(file, where, "expected a table")
-    if isinstance(raw.get("id"), str) and not _ID_RE.match(raw["id"]):
-        # Checked first: every record id, barcode and holding code hangs off it.
-        raise ConfigError(file, f"{where}.id",
-                          f"expected a short code matching {SOURCE_ID_PATTERN}, got {raw['id']!r}")
-    values = _table(file, where, raw, settings_in("source"))
-    try:
-        values["encoding"] = canonical_encoding(values["encoding"])
-    except LookupError:
-        raise ConfigError(file, f"{where}.encoding",
-                          f"expected auto, marc-8 or a known character set, got {values['encoding']!r}") from None
-    _check_location(file, where, values)
+    values = _server_table(file, where, raw, "source")
     if values["path"]:
         values["path"] = _resolve(base, values["path"])
     _check_holdings(file, f"{where}.holdings", values["holdings"])
@@ -237,6 +219,25 @@ def _source(file: str, base: str, i: int, raw: Any) -> SourceConfig:
             raise ConfigError(file, f"{where}.{key}", f"expected a positive number, got {values[key]}")
         values[key] = float(values[key])
     return SourceConfig(**values)
+
+
+def _server_table(file: str, where: str, raw: Any, section: str) -> dict[str, Any]:
+    """Read a [[source]] or [[target]] table: its id, its settings, its character set and where
+    it is (its type's url or path)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(file, where, "expected a table")
+    if isinstance(raw.get("id"), str) and not _ID_RE.match(raw["id"]):
+        # Checked first: every record id, barcode and holding code hangs off it.
+        raise ConfigError(file, f"{where}.id",
+                          f"expected a short code matching {SOURCE_ID_PATTERN}, got {raw['id']!r}")
+    values = _table(file, where, raw, settings_in(section))
+    try:
+        values["encoding"] = canonical_encoding(values["encoding"])
+    except LookupError:
+        raise ConfigError(file, f"{where}.encoding",
+                          f"expected auto, marc-8 or a known character set, got {values['encoding']!r}") from None
+    _check_location(file, where, values)
+    return values
 
 
 def _check_location(file: str, where: str, values: dict[str, Any]) -> None:
