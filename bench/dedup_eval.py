@@ -203,7 +203,9 @@ def _typo(text: str, rnd: random.Random) -> str:
 
 
 def _isbn_form(value: str, rnd: random.Random) -> str:
-    digits = value.split()[0].replace("-", "")
+    digits = value.split()[0].replace("-", "") if value.split() else ""
+    if not digits[:9].isdigit():  # real records carry typos ("O" for 0): left as they are
+        return value
     if len(digits) == 10 and rnd.random() < 0.5:
         core = "978" + digits[:9]
         check = (10 - sum((1 if i % 2 == 0 else 3) * int(c) for i, c in enumerate(core)) % 10) % 10

@@ -185,7 +185,7 @@ def test_live_records_no_master_matches_are_shown_once(live_site: Path) -> None:
 
 
 def test_faults_each_show_their_status_and_hold_nothing_up(live_site: Path) -> None:
-    found = search(live_site, "histoire", "--budget", "3")
+    found = search(live_site, "histoire", "--budget", "6")
     status = {t["id"]: t for t in found["targets"]}
     assert status["DEAD"]["status"] == "error" and "connect" in status["DEAD"]["error"]
     assert status["SLOW"]["status"] == "timeout"  # still silent when the budget ran out

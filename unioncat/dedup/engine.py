@@ -200,12 +200,14 @@ class Deduplicator:
             self._index_staged(("keys",))
         lap("extract")
         self._match(dirty, full=since is None)
+        if since is None:  # clustering reads each record's edges by either end
+            self._index_staged(("edges", "near"))
         lap("compare")
         affected = self._all_components(dirty) if since is None else self._components(dirty | gone)
         rows, masters = self._assign(self._groups(affected))
         if since is None:
             self._insert(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)", rows)
-            self._index_staged(("edges", "clusters", "near"))
+            self._index_staged(("clusters",))
             self._swap(stamp)
         else:
             with self._tx():
