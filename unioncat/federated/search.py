@@ -113,27 +113,21 @@ def ask(target: TargetConfig, query: CQLQuery, max_records: int) -> Answer:
 
 def ask_all(targets: list[TargetConfig], query: CQLQuery, max_records: int, budget: float) -> list[Answer]:
     """Ask every target at once; return their answers when all are in or the budget is spent."""
-    answers = {t.id: Answer(t) for t in targets}
-    lock, done = threading.Lock(), threading.Condition()
-    finished: set[str] = set()
+    answers: dict[str, Answer] = {}
+    done = threading.Condition()
 
     def one(target: TargetConfig) -> None:
         got = ask(target, query, max_records)
-        with lock:
-            answers[target.id] = got
-            finished.add(target.id)
         with done:
+            answers[target.id] = got
             done.notify_all()
 
     started = time.monotonic()
     for target in targets:
         threading.Thread(target=one, args=(target,), name=f"unioncat-live-{target.id}", daemon=True).start()
     with done:
-        done.wait_for(lambda: len(finished) == len(targets), timeout=budget)
-    with lock:
-        out = [answers[t.id] if t.id in finished else Answer(t, ms=round((time.monotonic() - started) * 1000))
-               for t in targets]
-    return out
+        done.wait_for(lambda: len(answers) == len(targets), timeout=budget)
+        return [answers.get(t.id) or Answer(t, ms=round((time.monotonic() - started) * 1000)) for t in targets]
 
 
 def federated_search(cfg: Config, store: Store, query: str, *, targets: list[str] | None = None,
