@@ -95,3 +95,35 @@ def test_switching_engines_asks_for_a_rebuild(write_config, tmp_path: Path) -> N
     assert out.returncode == 1 and "built by tantivy" in out.stderr and "--rebuild" in out.stderr
     run(cfg, "index", "--rebuild")
     assert total(cfg, "cql.allRecords=1") == 100
+
+
+@pytest.mark.parametrize("engine", ["tantivy", "whoosh"])
+def test_documents_built_in_worker_processes_are_those_built_here(site: Path, engine: str) -> None:
+    """A large index run builds its documents in ``index.workers`` processes: the same documents,
+    in the same order, as the indexing process builds alone (the demo, every master, in chunks)."""
+    import dataclasses
+
+    from unioncat.index import build
+    from unioncat.store import Store
+
+    cfg = load_config(str(site))
+    cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, engine=engine, workers=2))
+    with Store(cfg.store.path, readonly=True) as store:
+        masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
+        masters.append("M-no-such-master")  # a master whose members are all gone: its id comes back
+        here = list(build.prepared(store, cfg, masters))
+        old_chunk = build.CHUNK
+        build.CHUNK = 7  # several chunks over two workers, answers gathered in order
+        try:
+            there = list(build.build_documents(store, cfg, masters, parallel_from=1))
+        finally:
+            build.CHUNK = old_chunk
+
+    def plain(item: object) -> object:
+        if isinstance(item, str):
+            return item
+        published, doc = item  # type: ignore[misc]
+        return published, doc if isinstance(doc, dict) else doc.to_dict()
+
+    assert len(here) == len(masters) > 20 and here[-1] == "M-no-such-master"
+    assert [plain(i) for i in there] == [plain(i) for i in here]

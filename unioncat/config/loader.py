@@ -64,7 +64,10 @@ def _build(file: str, data: dict[str, Any]) -> Config:
                         batch_size=tables["store"]["batch_size"])
     if store.batch_size < 1:
         raise ConfigError(file, "store.batch_size", "expected a positive integer")
-    index = IndexConfig(path=_resolve(base, tables["index"]["path"]), engine=tables["index"]["engine"])
+    index = IndexConfig(path=_resolve(base, tables["index"]["path"]), engine=tables["index"]["engine"],
+                        workers=tables["index"]["workers"])
+    if index.workers < 0:
+        raise ConfigError(file, "index.workers", "expected 0 or a positive number of processes")
     server = ServerConfig(**{**tables["server"], "z3950_idle_timeout": float(tables["server"]["z3950_idle_timeout"])})
     if not 0 < server.port < 65536:
         raise ConfigError(file, "server.port", f"expected a TCP port 1-65535, got {server.port}")

@@ -19,6 +19,7 @@ class IndexConfig:
 
     path: str
     engine: str = "tantivy"
+    workers: int = 2
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index.path", str, "index", "Directory of the search index."),
     Setting("index.engine", str, "tantivy", "Search engine: tantivy (default) or whoosh (pure Python, "
             "for small installations).", ("tantivy", "whoosh")),
+    Setting("index.workers", int, 2, "Processes that build the documents of a large index run (their "
+            "records read and analysed in Python) while this one writes them; 0 builds them here."),
     Setting("server.host", str, "127.0.0.1",
             "Address the SRU server binds to; loopback unless you mean to expose it."),
     Setting("server.port", int, 8765, "TCP port of the SRU server."),

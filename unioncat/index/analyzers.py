@@ -28,13 +28,17 @@ _CJK_SPACE = re.compile(f"(?<=[{CJK_CLASS}]) (?=[{CJK_CLASS}])")
 def fold_cjk(text: str) -> str:
     """Fold text (see unioncat.text.fold), dropping spaces between CJK characters: LoC writes
     金　庸, catalogues space Chinese words at will, and the spaces mean nothing."""
-    return _CJK_SPACE.sub("", fold(text))
+    folded = fold(text)
+    return folded if folded.isascii() else _CJK_SPACE.sub("", folded)
 
 
 def tokens(text: str) -> list[str]:
     """Return the index tokens of a text, in order (positions are list indexes)."""
+    folded = fold_cjk(text)
+    if folded.isascii():  # no CJK: the words are the tokens (most of a Latin-script catalogue)
+        return folded.split()
     out: list[str] = []
-    for run in _RUN.findall(fold_cjk(text)):
+    for run in _RUN.findall(folded):
         if _CJK_RUN.fullmatch(run):
             out.extend(bigrams(run))
         else:

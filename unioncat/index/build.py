@@ -12,12 +12,15 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from unioncat.config.model import Config
-from unioncat.index.engine import IndexDocument, TantivyEngine, open_engine
+from unioncat.index.engine import IndexDocument, TantivyEngine, engine_class, open_engine
 from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
 from unioncat.index.stamps import Published, signature
@@ -26,6 +29,8 @@ from unioncat.text import fold
 
 BATCH = 2000
 COMMIT_EVERY = 50_000
+CHUNK = 500  # masters a worker process builds at a time
+PARALLEL_FROM = 4 * CHUNK  # fewer masters are built in this process: starting workers costs more
 
 
 @dataclass
@@ -78,6 +83,56 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
                      "sources": sorted({p[2] for p in parts})})
 
 
+Built = tuple[Published, Any]  # a document in its engine's own form, with what OAI-PMH publishes of it
+
+
+def prepared(store: Store, cfg: Config, masters: list[str]) -> Iterator[Built | str]:
+    """``documents`` made ready for the engine (a master's id where it has no members left)."""
+    prepare = engine_class(cfg.index.engine).prepare
+    for doc in documents(store, cfg, masters):
+        if isinstance(doc, str):
+            yield doc
+        else:
+            yield Published(doc.id, doc.signature, stamps.sets_of(doc.members, doc.format)), prepare(doc)
+
+
+def build_documents(store: Store, cfg: Config, masters: list[str],
+                    parallel_from: int = PARALLEL_FROM) -> Iterator[Built | str]:
+    """``prepared``, in ``index.workers`` processes when there are many: building a document
+    (reading, decoding and analysing its records in Python) costs far more than tantivy's
+    indexing it, so this process only writes while the workers build, in order."""
+    workers = cfg.index.workers
+    if workers < 1 or len(masters) < parallel_from:
+        yield from prepared(store, cfg, masters)
+        return
+    # Workers are forked before this process opens an index writer (no writer threads to copy);
+    # each opens its own read-only connection and sees what the run has committed.
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(cfg,))
+    pending: deque[Future[list[Built | str]]] = deque()
+    try:
+        for at in range(0, len(masters), CHUNK):
+            pending.append(pool.submit(_worker_documents, masters[at:at + CHUNK]))
+            if len(pending) > 2 * workers:  # a few chunks ahead, not the whole index in memory
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER: list[tuple[Store, Config]] = []  # a worker process's own store connection and config
+
+
+def _worker_start(cfg: Config) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexing process's to handle
+    _WORKER.append((Store(cfg.store.path, readonly=True), cfg))
+
+
+def _worker_documents(masters: list[str]) -> list[Built | str]:
+    store, cfg = _WORKER[0]
+    return list(prepared(store, cfg, masters))
+
+
 def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | None = None) -> IndexStats:
     """Index the masters deduplication marked dirty (everything if there is no index yet)."""
     if not os.path.isdir(cfg.index.path) or not os.listdir(cfg.index.path):
@@ -89,7 +144,7 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
     dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, cfg.index.path)
     published: list[Published] = []
-    gone = _write(engine, documents(store, cfg, dirty), stats, progress, len(dirty), replace=True, published=published)
+    gone = _write(engine, build_documents(store, cfg, dirty), stats, progress, len(dirty), replace=True, published=published)
     engine.commit()
     stats.stamped = stamps.record(store, published, gone)
     with store.db:
@@ -110,7 +165,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
     engine = open_engine(cfg.index.engine, fresh)
     published: list[Published] = []
-    _write(engine, documents(store, cfg, masters), stats, progress, len(masters), replace=False, published=published)
+    _write(engine, build_documents(store, cfg, masters), stats, progress, len(masters), replace=False, published=published)
     engine.commit()
     stats.total = engine.count()
     del engine
@@ -147,27 +202,27 @@ def _exchange(a: str, b: str) -> bool:
     return int(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)) == 0
 
 
-def _write(engine: TantivyEngine, docs: Iterator[IndexDocument | str], stats: IndexStats,
+def _write(engine: TantivyEngine, docs: Iterator[Built | str], stats: IndexStats,
            progress: Callable[[int, int], None] | None, total: int, replace: bool,
            published: list[Published]) -> list[str]:
     """Write the documents; collect what was published; return the masters removed."""
-    batch: list[IndexDocument] = []
+    batch: list[tuple[str, Any]] = []
     gone: list[str] = []
     for n, doc in enumerate(docs, 1):
         if isinstance(doc, str):
             gone.append(doc)
         else:
-            batch.append(doc)
-            published.append(Published(doc.id, doc.signature, stamps.sets_of(doc.members, doc.format)))
+            published.append(doc[0])
+            batch.append((doc[0].master_id, doc[1]))
         if len(batch) >= BATCH:
-            engine.add(batch, replace)
+            engine.add_prepared(batch, replace)
             stats.documents += len(batch)
             batch.clear()
             if stats.documents % COMMIT_EVERY == 0:
                 engine.flush()  # bounded memory: segments go to disk as we go
             if progress:
                 progress(n, total)
-    engine.add(batch, replace)
+    engine.add_prepared(batch, replace)
     stats.documents += len(batch)
     engine.delete(gone)
     stats.deleted += len(gone)

@@ -98,11 +98,15 @@ class TantivyEngine:
 
     def add(self, docs: list[IndexDocument], replace: bool = True) -> None:
         """Add documents, replacing any with the same id (a fresh rebuild has none)."""
+        self.add_prepared([(doc.id, self.prepare(doc)) for doc in docs], replace)
+
+    def add_prepared(self, docs: list[tuple[str, Any]], replace: bool = True) -> None:
+        """Add documents made by ``prepare`` (in a worker process, say), by id."""
         writer = self.writer()
-        for doc in docs:
+        for doc_id, prepared in docs:
             if replace:
-                writer.delete_documents_by_term("id", doc.id)
-            writer.add_document(self._document(doc))
+                writer.delete_documents_by_term("id", doc_id)
+            writer.add_document(prepared)
 
     def delete(self, ids: list[str]) -> None:
         """Delete documents by id."""
@@ -123,7 +127,9 @@ class TantivyEngine:
             self._writer = None
         self.index.reload()
 
-    def _document(self, doc: IndexDocument) -> tantivy.Document:
+    @staticmethod
+    def prepare(doc: IndexDocument) -> tantivy.Document:
+        """Return the engine's own form of a document (it pickles: workers send it over)."""
         out = tantivy.Document()
         out.add_text("id", doc.id)
         for name in TOKEN_FIELDS:
@@ -233,6 +239,15 @@ def terms_window(terms: list[tuple[str, int]], start: str, before: int,
 MARKER = "unioncat-engine"
 
 
+def engine_class(engine: str) -> type[TantivyEngine]:
+    """Return the class of the configured engine (``[index] engine``): tantivy or whoosh."""
+    if engine == "whoosh":
+        from unioncat.index.whoosh_engine import WhooshEngine
+
+        return WhooshEngine  # type: ignore[return-value]
+    return TantivyEngine
+
+
 def open_engine(engine: str, path: str, create: bool = True) -> TantivyEngine:
     """Open the configured engine (``[index] engine``): tantivy or whoosh.
 
@@ -252,8 +267,4 @@ def open_engine(engine: str, path: str, create: bool = True) -> TantivyEngine:
         os.makedirs(path, exist_ok=True)
         with open(marker, "w", encoding="utf-8") as fh:
             fh.write(engine + "\n")
-    if engine == "whoosh":
-        from unioncat.index.whoosh_engine import WhooshEngine
-
-        return WhooshEngine(path, create)  # type: ignore[return-value]
-    return TantivyEngine(path, create)
+    return engine_class(engine)(path, create)

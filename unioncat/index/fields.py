@@ -8,7 +8,7 @@ A master record's document is the union of its members' fields.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from unioncat.identifiers import isbn13, issn
@@ -37,6 +37,8 @@ MAPPING: dict[str, dict[str, str]] = {
 MAPPING["cnmarc"] = MAPPING["unimarc"]
 TEXT_FIELDS = ("title", "author", "subject", "publisher", "place", "series", "notes",
                "classification", "language")
+_FIELD_SPECS = {fmt: [(name, [(part[:3], frozenset(part[3:])) for part in spec.split()]) for name, spec in m.items()]
+                for fmt, m in MAPPING.items()}
 _SPEC = {fmt: [(part[:3], part[3:]) for spec in m.values() for part in spec.split()]
          for fmt, m in MAPPING.items()}
 # "any" searches the text of every data field 010-899, as Zebra's Any (BIB-1 1016) does.
@@ -83,7 +85,6 @@ def format_label(material: str, fmt: str = "marc21") -> str:
 
 def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
     """Read the indexed values of one stored record."""
-    mapping = MAPPING.get(fmt, MAPPING["marc21"])
     leader, controls, found = record_fields(raw, syntax, charset, _TAGS.get(fmt, _TAGS["marc21"]))
     by_tag: dict[str, list[Subfields]] = {}
     for tag, _, subs in found:
@@ -94,15 +95,14 @@ def record_parts(raw: bytes, syntax: str, charset: str, fmt: str) -> DocParts:
             continue
         by_tag.setdefault(tag, []).append(subs)
     parts = DocParts(material=leader[6:8])
-    parts.all_text = [" ".join(v for c, v in subs if c not in _NOT_TEXT and v.strip())
+    parts.all_text = [" ".join([v for c, v in subs if c not in _NOT_TEXT and v.strip()])
                       for tag, _, subs in found]
     parts.control_number = controls.get("001", "").strip()
-    for name, spec in mapping.items():
+    for name, spec in _FIELD_SPECS.get(fmt, _FIELD_SPECS["marc21"]):
         values = []
-        for part in spec.split():
-            tag, codes = part[:3], part[3:]
-            for subs in by_tag.get(tag, []):
-                text = " ".join(v for c, v in subs if c in codes and v.strip())
+        for tag, codes in spec:
+            for subs in by_tag.get(tag, ()):
+                text = " ".join([v for c, v in subs if c in codes and v.strip()])
                 if text:
                     values.append(text)
         parts.text[name] = values
@@ -164,7 +164,7 @@ HEADINGS = {"title": "title_heading", "author": "author_heading", "subject": "su
 HEADING_SEP = "\x1f"  # between a heading's folded form (sorted, matched) and its form as catalogued
 
 
-def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
+def heading_terms(members: list[DocParts], folded: Callable[[str], str] = fold_cjk) -> dict[str, list[str]]:
     """Return the browse headings of a master record per heading field: each whole title, name
     and subject as ``folded<US>as catalogued``, one form per folded heading (so Traditional and
     Simplified, or two cases, of one heading count the record once)."""
@@ -174,7 +174,7 @@ def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
         for part in members:
             for value in part.text.get(source, []):
                 shown = strip_isbd(" ".join(value.split()))[:180]
-                key = fold_cjk(shown)  # sorted and matched by this; shown as catalogued
+                key = folded(shown)  # sorted and matched by this; shown as catalogued
                 if key and key not in seen:
                     seen[key] = shown
         out[target] = [f"{key}{HEADING_SEP}{shown}" for key, shown in seen.items()]
@@ -182,33 +182,51 @@ def heading_terms(members: list[DocParts]) -> dict[str, list[str]]:
 
 
 def document_fields(members: list[DocParts]) -> dict[str, list[str]]:
-    """Return the token lists of a master document from its members' parts."""
+    """Return the token lists of a master document from its members' parts.
+
+    A master's members share most of their text, and one value is a title, a heading and part
+    of "any" at once: each distinct text is folded and tokenised once per document."""
+    analysed: dict[str, list[str]] = {}
+    folds: dict[str, str] = {}
+
+    def toks(value: str) -> list[str]:
+        found = analysed.get(value)
+        if found is None:
+            found = analysed[value] = tokens(value)
+        return found
+
+    def folded(value: str) -> str:
+        found = folds.get(value)
+        if found is None:
+            found = folds[value] = fold_cjk(value)
+        return found
+
     fields: dict[str, list[str]] = {}
     for name in TEXT_FIELDS:
-        fields[name] = [tok for part in members for value in part.text.get(name, []) for tok in tokens(value)]
+        fields[name] = [tok for part in members for value in part.text.get(name, []) for tok in toks(value)]
     for part in members:
         for name, values in identifier_tokens(part).items():
             fields.setdefault(name, []).extend(values)
     cjk = [v for part in members for name in ("title", "author") for v in part.text.get(name, [])
            if has_cjk(v)]
     fields["pinyin"] = [tok for value in cjk for tok in pinyin_tokens(value)]
-    fields["any"] = [tok for part in members for value in part.all_text for tok in tokens(value)]
-    fields.update(heading_terms(members))
-    fields["topic"] = topics(members)
+    fields["any"] = [tok for part in members for value in part.all_text for tok in toks(value)]
+    fields.update(heading_terms(members, folded))
+    fields["topic"] = topics(members, folded)
     return fields
 
 
 MAX_TOPICS = 12
 
 
-def topics(members: list[DocParts]) -> list[str]:
+def topics(members: list[DocParts], folded: Callable[[str], str] = fold_cjk) -> list[str]:
     """Return the main subject terms (6XX $a) as catalogued, for the subject facet: one form per
     folded term, at most ``MAX_TOPICS``."""
     seen: dict[str, str] = {}
     for part in members:
         for value in part.text.get("topic", []):
             shown = strip_isbd(" ".join(value.split()))[:120]
-            key = fold_cjk(shown)
+            key = folded(shown)
             if key and key not in seen and len(seen) < MAX_TOPICS:
                 seen[key] = shown
     return list(seen.values())

@@ -54,18 +54,26 @@ class WhooshEngine:
 
     def add(self, docs: list[IndexDocument], replace: bool = True) -> None:
         """Add documents, replacing any with the same id (update_document checks cheaply)."""
+        self.add_prepared([(doc.id, self.prepare(doc)) for doc in docs], replace)
+
+    def add_prepared(self, docs: list[tuple[str, Any]], replace: bool = True) -> None:
+        """Add documents made by ``prepare``, by id."""
         writer = self.writer()
-        for doc in docs:
-            values: dict[str, Any] = {name: " ".join(doc.fields.get(name) or []) for name in TOKEN_FIELDS}
-            values.update({name: "\x1e".join(doc.fields.get(name) or []) for name in HEADING_FIELDS})
-            values = {k: v for k, v in values.items() if v}
-            if doc.year is not None:
-                values["year"] = doc.year
-            writer.update_document(id=doc.id, member=" ".join(m.upper() for m in doc.members),
-                                   language=doc.language or None, format=doc.format or None,
-                                   topic="\x1e".join(doc.fields.get("topic") or []) or None,
-                                   sort_title=doc.sort_title[:64] or "~",
-                                   display=json.dumps(doc.display, ensure_ascii=False), **values)
+        for _, values in docs:
+            writer.update_document(**values)
+
+    @staticmethod
+    def prepare(doc: IndexDocument) -> dict[str, Any]:
+        """Return a document as Whoosh's field values."""
+        values: dict[str, Any] = {name: " ".join(doc.fields.get(name) or []) for name in TOKEN_FIELDS}
+        values.update({name: "\x1e".join(doc.fields.get(name) or []) for name in HEADING_FIELDS})
+        values = {k: v for k, v in values.items() if v}
+        if doc.year is not None:
+            values["year"] = doc.year
+        return dict(values, id=doc.id, member=" ".join(m.upper() for m in doc.members),
+                    language=doc.language or None, format=doc.format or None,
+                    topic="\x1e".join(doc.fields.get("topic") or []) or None,
+                    sort_title=doc.sort_title[:64] or "~", display=json.dumps(doc.display, ensure_ascii=False))
 
     def delete(self, ids: list[str]) -> None:
         """Delete documents by id."""
