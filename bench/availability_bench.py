@@ -27,16 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from unioncat.holdings.view import holdings_for  # noqa: E402
 from unioncat.models import now  # noqa: E402
-from unioncat.store import Store  # noqa: E402
+from unioncat.store import open_store# noqa: E402
 
 STATUSES = ["available", "checked out", "in transit", "on hold", "lost", "missing", "reference"]
 LOAD = """
 import resource, sys, time
 sys.path.insert(0, sys.argv[3])
 from unioncat.holdings.feeds import load_feed
-from unioncat.store import Store
+from unioncat.store import open_store
 start = time.perf_counter()
-with Store(sys.argv[1]) as store:
+with open_store(sys.argv[1]) as store:
     report = load_feed(store, "M", sys.argv[2])
 secs = time.perf_counter() - start
 print(report.rows, report.applied, report.unknown_barcodes, secs,
@@ -47,7 +47,7 @@ print(report.rows, report.applied, report.unknown_barcodes, secs,
 def build(db_path: str, items: int) -> None:
     """Create a store with `items` items, five per record, across three branches."""
     stamp = now()
-    with Store(db_path) as store:
+    with open_store(db_path) as store:
         db = store.db
         db.execute("BEGIN")
         db.executemany(
@@ -90,7 +90,7 @@ def main() -> None:
         rows, applied, unknown, secs, rss = int(out[0]), int(out[1]), int(out[2]), float(out[3]), int(out[4])
         print(f"feed load: {rows:,} rows, {applied:,} applied, {unknown:,} unknown barcodes in "
               f"{secs:.1f} s = {rows / secs:,.0f} items/s; peak RSS {rss / 1024:.0f} MiB")
-        with Store(db_path) as store:
+        with open_store(db_path) as store:
             records = [f"M.r{n:07d}" for n in range(0, args.items // 5, args.items // 50)][:10]
             times = []
             for _ in range(200):

@@ -37,7 +37,7 @@ from unioncat.config.model import TargetConfig  # noqa: E402
 from unioncat.cql import parse  # noqa: E402
 from unioncat.federated.search import ask, ask_all, merge  # noqa: E402
 from unioncat.index.search import run_search  # noqa: E402
-from unioncat.store import Store  # noqa: E402
+from unioncat.store import open_store# noqa: E402
 
 LOC = ROOT.parent / "shared" / "data" / "loc-booksall-2016"
 
@@ -100,7 +100,7 @@ def main() -> None:
             rows = {"parallel": ([], []), "sequential": ([], [])}
             merges: list[float] = []
             answered: dict[str, int] = {t.id: 0 for t in targets}
-            store = Store(cfg.store.path, readonly=True)
+            store = open_store(cfg.store, readonly=True)
             for n, query in enumerate(queries):
                 parsed = parse(query)
                 if n % 2 == 0:  # alternate which goes first, so neither always meets a warmer cache

@@ -25,7 +25,7 @@ from unioncat.config.model import SourceConfig  # noqa: E402
 from unioncat.harvester import FileHarvester  # noqa: E402
 from unioncat.loading import load  # noqa: E402
 from unioncat.models import LoadStats  # noqa: E402
-from unioncat.store import Store  # noqa: E402
+from unioncat.store import Store, open_store# noqa: E402
 
 LOC = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "loc-booksall-2016"
 MARKS = (10_000, 50_000, 100_000, 200_000)
@@ -66,7 +66,7 @@ def main() -> None:
     print(f"import_bench: {args.records:,} LoC records from {len(files)} gzip files, "
           f"batch {args.batch_size}, python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        with Store(os.path.join(tmp, "bench.db")) as store:
+        with open_store(os.path.join(tmp, "bench.db")) as store:
             for label in ("first import", "second import"):
                 start = time.perf_counter()
                 stats, marks = run(store, files, args.records, args.batch_size)

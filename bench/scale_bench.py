@@ -142,9 +142,9 @@ def run(cfg: Path) -> tuple[float, float, dict[str, object]]:
     if out.returncode:
         raise SystemExit(f"unioncat run failed:\n{out.stderr[-3000:]}")
     peak = max(int(line.split("=")[1]) for line in out.stderr.splitlines() if line.startswith("PEAK_RSS_KB="))
-    from unioncat.store import Store
+    from unioncat.store import open_store
 
-    with Store(str(cfg.parent / "store.db"), readonly=True) as store:
+    with open_store(str(cfg.parent / "store.db"), readonly=True) as store:
         last = store.last_run() or {}
     return seconds, peak / 1024, last
 
@@ -179,10 +179,10 @@ def main() -> None:
 
     from unioncat.config import load_config
     from unioncat.index.search import run_search
-    from unioncat.store import Store
+    from unioncat.store import open_store
 
     config = load_config(str(cfg))
-    store = Store(config.store.path, readonly=True)
+    store = open_store(config.store, readonly=True)
     queries = [f"dc.title={w}" for w in mix]
 
     def cli_ms(query: str) -> float:

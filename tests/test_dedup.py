@@ -136,8 +136,8 @@ def test_incremental_runs_equal_a_full_rebuild(tmp_path: Path, write_config, run
     assert run_cli(cfg, "import", "B").exit_code == 0
     # b4 is gone from the drop: a full import of a drop does not delete; mark it by hand the
     # way a harvest --full would.
-    from unioncat.store import Store
-    with Store(str(tmp_path / "store.db")) as store:
+    from unioncat.store import open_store
+    with open_store(str(tmp_path / "store.db")) as store:
         store.db.execute("UPDATE records SET deleted=1, updated='2999-01-01T00:00:00.000Z' WHERE id='B.b4'")
     incremental = json.loads(run_cli(cfg, "dedup", "--json").stdout)
     assert incremental["full"] is False and incremental["processed"] == 2  # b1 changed, b5 new
@@ -217,11 +217,11 @@ def test_master_ids_survive_a_split_and_a_merge(tmp_path: Path, write_config, ru
 def test_the_decision_cache_is_bounded(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
     from unioncat.config import load_config
     from unioncat.dedup.engine import Deduplicator
-    from unioncat.store import Store
+    from unioncat.store import open_store
 
     cfg = setup(tmp_path, write_config, run_cli)
     expected = clusters(run_cli, cfg, tmp_path)
-    with Store(str(tmp_path / "store.db")) as store:
+    with open_store(str(tmp_path / "store.db")) as store:
         dedup = Deduplicator(store, load_config(str(cfg)))
         dedup.decision_cache_size = 3
         sizes: list[int] = []
@@ -281,19 +281,19 @@ def test_a_full_run_clusters_with_its_edges_indexed_both_ways(tmp_path: Path, wr
     (200,000 synthetic member records: clustering ran past 13 minutes)."""
     from unioncat.config import load_config
     from unioncat.dedup.engine import Deduplicator
-    from unioncat.store import Store
+    from unioncat.store import open_store
 
     cfg = setup(tmp_path, write_config, run_cli)
     plans: list[str] = []
     groups = Deduplicator._groups
 
     def watched(self: Deduplicator, components: list[list[str]]) -> list[list[str]]:
-        plans.extend(row[3] for row in self.db.execute(
+        plans.extend(row[3] for row in self.store.db.execute(
             f"EXPLAIN QUERY PLAN SELECT b, score FROM {self.t.edges} WHERE a=? UNION ALL"
             f" SELECT a, score FROM {self.t.edges} WHERE b=?", ("x", "x")))
         return groups(self, components)
 
     monkeypatch.setattr(Deduplicator, "_groups", watched)
-    with Store(str(load_config(str(cfg)).store.path)) as store:
+    with open_store(str(load_config(str(cfg)).store.path)) as store:
         Deduplicator(store, load_config(str(cfg))).run(full=True)
     assert plans and not any(p.startswith("SCAN") for p in plans), plans

@@ -18,7 +18,7 @@ import pytest
 
 from unioncat.loading import load
 from unioncat.models import SourceRecord, content_hash
-from unioncat.store import Store
+from unioncat.store import open_store
 from tests.conftest import MARC, ROOT
 from tests.support.faulty_oai import FaultyOAI
 
@@ -108,7 +108,7 @@ def test_any_exception_fails_the_load_and_keeps_what_came_before(tmp_path: Path)
         yield from _recs(5)
         raise RuntimeError("a bug in a harvester")
 
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = load(store, "A", items(), batch_size=2)
         assert stats.error == "RuntimeError: a bug in a harvester" and store.count("A") == 5
     assert loads(tmp_path / "s.db", "A") == [("failed", "RuntimeError: a bug in a harvester")]
@@ -119,7 +119,7 @@ def test_ctrl_c_closes_the_load_as_interrupted(tmp_path: Path) -> None:
         yield from _recs(3)
         raise KeyboardInterrupt
 
-    with Store(str(tmp_path / "s.db")) as store, pytest.raises(KeyboardInterrupt):
+    with open_store(str(tmp_path / "s.db")) as store, pytest.raises(KeyboardInterrupt):
         load(store, "A", items())
     assert loads(tmp_path / "s.db", "A") == [("interrupted", "interrupted")]
 
@@ -131,7 +131,7 @@ def test_a_failed_upsert_rolls_back_on_any_exception(tmp_path: Path) -> None:
         raise RuntimeError("holdings extraction failed")
 
     recs = list(_recs(4))
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         with pytest.raises(RuntimeError):
             store.upsert(recs[:2], 1, hook)
         assert store.count("A") == 0 and not store.db.in_transaction

@@ -9,7 +9,7 @@ import pytest
 
 from unioncat.config.model import SourceConfig
 from unioncat.harvesting import harvest_source
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 from tests.support.faulty_oai import FaultyOAI
 
 MARC = Path(__file__).parent / "data" / "marc" / "loc_utf8_100.mrc"
@@ -35,7 +35,7 @@ def stored_ids(store: Store) -> list[str]:
                                    "invalid-chars"])
 def test_each_fault_loses_and_doubles_nothing(tmp_path: Path, records, fault: str) -> None:  # type: ignore[no-untyped-def]
     with FaultyOAI(records, page_size=10, faults={3: fault}) as server, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(server.url))
         assert stats.error == ""
         ids = stored_ids(store)
@@ -49,7 +49,7 @@ def test_each_fault_loses_and_doubles_nothing(tmp_path: Path, records, fault: st
 
 def test_same_token_forever_aborts_with_a_clear_error(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
     with FaultyOAI(records, page_size=10, faults={"always": "same-token"}) as server, \
-            Store(str(tmp_path / "s.db")) as store:  # type: ignore[dict-item]
+            open_store(str(tmp_path / "s.db")) as store:  # type: ignore[dict-item]
         stats = harvest_source(store, source(server.url, token_repeats=3))
         assert "the same resumptionToken '1:0' came back 3 times" in stats.error
         assert store.count("O") == 10  # the one page it did get is kept
@@ -62,7 +62,7 @@ def test_bad_token_after_provider_restart_restarts_the_window(tmp_path: Path, re
     # token is refused, so the window starts again: 100 records, none twice.
     faults = {n: "500" for n in range(4, 8)}
     with FaultyOAI(records, page_size=10, faults=faults) as server, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         first = harvest_source(store, source(server.url))
         assert "HTTP 500" in first.error and store.count("O") == 30
         assert store.checkpoint("O")["run"]["token"] == "1:30"  # type: ignore[index]
@@ -77,7 +77,7 @@ def test_bad_token_after_provider_restart_restarts_the_window(tmp_path: Path, re
 
 def test_resume_from_checkpoint_after_failure(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
     with FaultyOAI(records, page_size=10, faults={n: "drop" for n in range(6, 10)}) as server, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         first = harvest_source(store, source(server.url))
         assert first.error and store.count("O") == 50
         second = harvest_source(store, source(server.url))
@@ -88,7 +88,7 @@ def test_resume_from_checkpoint_after_failure(tmp_path: Path, records) -> None: 
 
 def test_deleted_headers_and_incremental_and_full_sweep(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
     gone = {records[5]["001"].data.strip(), records[6]["001"].data.strip()}
-    with FaultyOAI(records, page_size=25) as server, Store(str(tmp_path / "s.db")) as store:
+    with FaultyOAI(records, page_size=25) as server, open_store(str(tmp_path / "s.db")) as store:
         harvest_source(store, source(server.url))
         assert store.count("O", deleted=False) == 100
         server.deleted = gone
@@ -101,7 +101,7 @@ def test_deleted_headers_and_incremental_and_full_sweep(tmp_path: Path, records)
 
 def test_full_harvest_marks_unseen_records_deleted_when_server_keeps_no_deletions(  # type: ignore[no-untyped-def]
         tmp_path: Path, records) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         with FaultyOAI(records, page_size=50, deleted_record="no") as server:
             harvest_source(store, source(server.url))
         with FaultyOAI(records[:90], page_size=50, deleted_record="no") as server:
@@ -110,7 +110,7 @@ def test_full_harvest_marks_unseen_records_deleted_when_server_keeps_no_deletion
 
 
 def test_list_identifiers_sweep_for_incremental_runs(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         with FaultyOAI(records, page_size=50, deleted_record="no") as server:
             harvest_source(store, source(server.url, sweep=True))
         with FaultyOAI(records[:97], page_size=50, deleted_record="no") as server:
@@ -121,7 +121,7 @@ def test_list_identifiers_sweep_for_incremental_runs(tmp_path: Path, records) ->
 
 def test_day_granular_server_gets_one_day_of_overlap(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
     with FaultyOAI(records[:5], granularity="YYYY-MM-DD") as server, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         harvest_source(store, source(server.url))
         harvest_source(store, source(server.url))
         last = [r for r in server.requests if r.get("verb") == "ListRecords"][-1]
@@ -131,14 +131,14 @@ def test_day_granular_server_gets_one_day_of_overlap(tmp_path: Path, records) ->
 
 
 def test_no_records_match_is_an_empty_harvest(tmp_path: Path) -> None:
-    with FaultyOAI([]) as server, Store(str(tmp_path / "s.db")) as store:
+    with FaultyOAI([]) as server, open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(server.url))
         assert stats.error == "" and stats.read == 0
 
 
 def test_no_deletion_sweep_when_records_came_twice(tmp_path: Path, records) -> None:  # type: ignore[no-untyped-def]
     # A full run that saw a record twice skipped another: unseen is not deleted then.
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         with FaultyOAI(records[:20], page_size=10, deleted_record="no") as server:
             harvest_source(store, source(server.url))
         doubled = records[:5] + records[:5] + records[10:20]

@@ -9,7 +9,7 @@ import pytest
 
 from unioncat.config.model import SourceConfig
 from unioncat.harvesting import harvest_source
-from unioncat.store import Store
+from unioncat.store import open_store
 from tests.conftest import MARC
 from tests.peers import zebra
 from tests.support.flaky_proxy import FlakyProxy
@@ -32,7 +32,7 @@ def source(url: str, **kw: object) -> SourceConfig:
 @pytest.mark.parametrize("packing", ["xml", "string"])
 def test_every_version_and_packing_harvests_everything(zebra_sru: str, tmp_path: Path,
                                                        version: str, packing: str) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(zebra_sru, sru_version=version, record_packing=packing))
         assert stats.error == "" and (stats.new, stats.pages) == (100, 6)
         rec = store.get("Z.00000002")
@@ -40,13 +40,13 @@ def test_every_version_and_packing_harvests_everything(zebra_sru: str, tmp_path:
 
 
 def test_diagnostic_names_its_uri(zebra_sru: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(zebra_sru, query="foo.bar=x"))
         assert "diagnostic info:srw/diagnostic/1/15" in stats.error
 
 
 def test_full_run_marks_unseen_records_deleted(zebra_sru: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         first = harvest_source(store, source(zebra_sru))
         stats = harvest_source(store, source(zebra_sru, query="dc.title=history"))
         assert first.error == "" and stats.error == "", (first.error, stats.error)
@@ -56,7 +56,7 @@ def test_full_run_marks_unseen_records_deleted(zebra_sru: str, tmp_path: Path) -
 
 
 def test_incremental_query_is_not_a_full_run(zebra_sru: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         harvest_source(store, source(zebra_sru))
         # Zebra knows no modification date; a date query stands in for one.
         src = source(zebra_sru, incremental_query="dc.date>{from}")
@@ -66,7 +66,7 @@ def test_incremental_query_is_not_a_full_run(zebra_sru: str, tmp_path: Path) -> 
 
 def test_failure_midway_resumes_at_the_saved_position(zebra_sru: str, tmp_path: Path) -> None:
     with FlakyProxy(zebra_sru, faults={n: "500" for n in range(4, 7)}) as proxy, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         first = harvest_source(store, source(proxy.url))
         assert "HTTP 500" in first.error and store.count("Z") == 51
         assert store.checkpoint("Z")["run"]["start"] == 52  # type: ignore[index]
@@ -78,7 +78,7 @@ def test_failure_midway_resumes_at_the_saved_position(zebra_sru: str, tmp_path: 
 
 def test_truncated_page_is_an_error_not_a_short_harvest(zebra_sru: str, tmp_path: Path) -> None:
     with FlakyProxy(zebra_sru, faults={2: "truncate"}) as proxy, \
-            Store(str(tmp_path / "s.db")) as store:
+            open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(proxy.url))
         assert "malformed searchRetrieve response at startRecord=18" in stats.error
         assert store.count("Z") == 17

@@ -10,7 +10,7 @@ import pytest
 from unioncat.config.model import SourceConfig
 from unioncat.harvesting import harvest_source
 from unioncat.marc.records import load_record
-from unioncat.store import Store
+from unioncat.store import open_store
 from unioncat.z3950 import Z3950Client, parse_pqf
 from unioncat.z3950.codec import decode_type
 from tests.conftest import MARC
@@ -39,7 +39,7 @@ def source(url: str, **kw: object) -> SourceConfig:
 
 def test_usmarc_from_ztest(ztest: str, tmp_path: Path) -> None:
     # yaz-ztest answers a numeric term with that many hits, cycling 24 records.
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(f"{ztest}/Default", query="24"))
         assert stats.error == "" and (stats.read, stats.new, stats.pages) == (24, 24, 3)
         rec = store.get("Z.11224466")
@@ -48,7 +48,7 @@ def test_usmarc_from_ztest(ztest: str, tmp_path: Path) -> None:
 
 
 def test_opac_records_keep_holdings_and_circulation(ztest: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(f"{ztest}/Default", query="5", syntax="opac"))
         assert stats.error == "" and stats.new == 5
         rec = store.get("Z.11224466")
@@ -60,13 +60,13 @@ def test_opac_records_keep_holdings_and_circulation(ztest: str, tmp_path: Path) 
 
 
 def test_unknown_database_is_a_bib1_diagnostic(ztest: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(f"{ztest}/nosuchdb", query="5"))
         assert "diagnostic bib-1 109" in stats.error
 
 
 def test_slow_target_times_out(ztest: str, tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(f"{ztest}/Default?search-delay=3", query="5",
                                              timeout=0.5))
         assert "no answer to searchRequest within 0.5 s" in stats.error
@@ -74,7 +74,7 @@ def test_slow_target_times_out(ztest: str, tmp_path: Path) -> None:
 
 def test_zebra_harvest_is_complete_and_matches_its_sru_count(zebra_peer: dict[str, str],
                                                              tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(zebra_peer["Z3950"], page_size=33))
         assert stats.error == "" and (stats.new, stats.pages) == (100, 4)
         assert store.get("Z.00000002") is not None
@@ -82,7 +82,7 @@ def test_zebra_harvest_is_complete_and_matches_its_sru_count(zebra_peer: dict[st
 
 def test_opac_falls_back_to_usmarc_when_the_target_has_none(zebra_peer: dict[str, str],
                                                             tmp_path: Path) -> None:
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(zebra_peer["Z3950"], syntax="opac", page_size=50))
         assert stats.error == "" and stats.new == 100
         assert stats.warnings == [f"z3950://{zebra_peer['Z3950']} offers no OPAC records "
@@ -91,7 +91,7 @@ def test_opac_falls_back_to_usmarc_when_the_target_has_none(zebra_peer: dict[str
 
 def test_dropped_connection_reconnects_and_goes_on(zebra_peer: dict[str, str], tmp_path: Path) -> None:
     host, port = zebra_peer["Z3950"].split("/")[0].split(":")
-    with CuttingProxy(host, int(port), cut_after=3) as proxy, Store(str(tmp_path / "s.db")) as store:
+    with CuttingProxy(host, int(port), cut_after=3) as proxy, open_store(str(tmp_path / "s.db")) as store:
         stats = harvest_source(store, source(f"127.0.0.1:{proxy.port}/Default", page_size=20))
         assert stats.error == "" and stats.retries == 1 and proxy.connections == 2
         assert (stats.new, store.count("Z")) == (100, 100)

@@ -13,7 +13,7 @@ from unioncat.holdings.itemstore import ItemExtractor
 from unioncat.holdings.view import holdings_for
 from unioncat.loading import load
 from unioncat.marc.iso2709 import encode_record, subfields
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 from tests.conftest import MARC
 
 HOLD = Path(__file__).parent / "data" / "holdings"
@@ -21,7 +21,7 @@ HOLD = Path(__file__).parent / "data" / "holdings"
 
 def load_with(tmp_path: Path, path: Path, holdings: Any, fmt: str = "marc21", sid: str = "M",
               store: Store | None = None, **extra: Any) -> tuple[Store, ItemExtractor]:
-    store = store or Store(str(tmp_path / "s.db"))
+    store = store or open_store(str(tmp_path / "s.db"))
     source = SourceConfig(id=sid, name=sid, type="file", path=str(path), format=fmt,
                           holdings=holdings, **extra)
     hook = ItemExtractor(source)
@@ -82,7 +82,7 @@ def test_905_cnmarc_and_ava_alma_on_bnu_records(tmp_path: Path) -> None:
     [item] = items(store, "M.990002180740203961")
     assert (item["call_number"], item["status"]) == ("F124 26", "unknown")
     store2, hook2 = load_with(tmp_path / "ava", path, "ava-alma", fmt="cnmarc",
-                              store=Store(str(tmp_path / "ava.db")))
+                              store=open_store(str(tmp_path / "ava.db")))
     found = items(store2, "M.990002180740203961")
     assert {i["location"] for i in found} >= {"中文库本书—A-H(主馆六层)"}
     assert all(i["status"] == "available" and i["count"] == 1 for i in found)
@@ -93,7 +93,7 @@ def test_905_cnmarc_and_ava_alma_on_bnu_records(tmp_path: Path) -> None:
 def test_mfhd_records_attach_to_their_bibliographic_records(tmp_path: Path) -> None:
     # Evergreen's MFHD export links each holdings record to its bib with a second 001
     # (its internal record id, which the bib file's 001s do not carry).
-    store = Store(str(tmp_path / "s.db"))
+    store = open_store(str(tmp_path / "s.db"))
     load_with(tmp_path, HOLD / "mfhd_bibs_evergreen.xml", "mfhd", store=store)
     _, hook = load_with(tmp_path, HOLD / "mfhd_evergreen.xml", "mfhd", store=store)
     owners = sorted(r[0] for r in store.db.execute("SELECT DISTINCT record_id FROM items"))
@@ -156,7 +156,7 @@ def test_table_layout_and_unknown_codes_reported_not_dropped(tmp_path: Path) -> 
 
 
 def test_same_barcode_at_two_members_stays_two_items(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "s.db"))
+    store = open_store(str(tmp_path / "s.db"))
     load_with(tmp_path, HOLD / "949_unicorn_evergreen.mrc", "949", sid="A", store=store)
     load_with(tmp_path, HOLD / "949_unicorn_evergreen.mrc", "949", sid="B", store=store)
     rows = store.db.execute("SELECT item_id, source FROM items WHERE barcode='30007004327143'").fetchall()
@@ -181,6 +181,6 @@ def test_table_layout_on_alma_network_items(tmp_path: Path, shared_data: Path) -
     assert (item["barcode"], item["call_number"], item["location"]) == ("ULB0183694", "De 114", "DBIO")
     assert item["item_id"] == "HBZ.ULB0183694"
     folder = shared_data / "hbz-lobid-alma-union-catalogue" / "alma-fix-records"
-    store2, hook2 = load_with(tmp_path, folder, table, sid="HBZ", store=Store(str(tmp_path / "all.db")))
+    store2, hook2 = load_with(tmp_path, folder, table, sid="HBZ", store=open_store(str(tmp_path / "all.db")))
     members = {r[0] for r in store2.db.execute("SELECT DISTINCT institution FROM items")}
     assert hook2.items > 117 and {"49HBZ_ULM", "49HBZ_UBK"} <= members

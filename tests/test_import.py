@@ -14,7 +14,7 @@ from lxml import etree
 import pymarc
 
 from unioncat.marc.iso2709 import encode_record, iter_chunks, parse_fields
-from unioncat.store import Store
+from unioncat.store import open_store
 
 
 def status(run_cli, config: Path) -> dict:  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_records_without_001_get_stable_content_hash_ids(write_config, run_cli, 
                                                          marc_dir: Path, tmp_path: Path) -> None:
     cfg = write_config({"id": "X", "path": str(marc_dir / "marcxml_several_roots_evergreen.xml")})
     import_json(run_cli, cfg, "X")
-    ids = sorted(Store(str(tmp_path / "store.db")).ids("X"))
+    ids = sorted(open_store(str(tmp_path / "store.db")).ids("X"))
     assert len(ids) == 7 and sum(i.startswith("X.hash-") for i in ids) == 4
     assert "X.21061" in ids
     again = import_json(run_cli, cfg, "X")
@@ -191,7 +191,7 @@ def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path,  
     cfg = write_config({"id": "A", "path": str(drop)})
     stats = import_json(run_cli, cfg, "A")
     assert (stats["new"], stats["renamed"], stats["repeated"]) == (2, 1, 1)
-    ids = sorted(Store(str(tmp_path / "store.db")).ids("A"))
+    ids = sorted(open_store(str(tmp_path / "store.db")).ids("A"))
     assert ids == ["A.00000002", "A.00000002#2"]  # LoC record 1 has 001 00000002
     again = import_json(run_cli, cfg, "A")
     assert (again["unchanged"], again["renamed"], again["new"]) == (2, 1, 0)
@@ -217,6 +217,6 @@ def test_a_store_without_later_columns_is_migrated(tmp_path: Path) -> None:
                      " datestamp TEXT, deleted INTEGER NOT NULL DEFAULT 0, notes TEXT, location TEXT,"
                      " first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, updated TEXT NOT NULL,"
                      " last_load INTEGER)")
-    with Store(str(db)) as store:
+    with open_store(str(db)) as store:
         cols = {r[1] for r in store.db.execute("PRAGMA table_info(records)")}
     assert "protocol_id" in cols

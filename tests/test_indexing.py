@@ -104,11 +104,11 @@ def test_documents_built_in_worker_processes_are_those_built_here(site: Path, en
     import dataclasses
 
     from unioncat.index import build
-    from unioncat.store import Store
+    from unioncat.store import open_store
 
     cfg = load_config(str(site))
     cfg = dataclasses.replace(cfg, index=dataclasses.replace(cfg.index, engine=engine, workers=2))
-    with Store(cfg.store.path, readonly=True) as store:
+    with open_store(cfg.store, readonly=True) as store:
         masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
         masters.append("M-no-such-master")  # a master whose members are all gone: its id comes back
         here = list(build.prepared(store, cfg, masters))

@@ -13,7 +13,7 @@ import pytest
 
 from unioncat.config import load_config
 from unioncat.serving.resources import Resources
-from unioncat.store import Store
+from unioncat.store import open_store
 from tests.peers import free_port
 from tests.support.probe import Probe, summary
 
@@ -58,7 +58,7 @@ def test_opening_the_store_never_waits_on_the_writer(site: Path) -> None:
         thread.join(5)
         assert got and isinstance(got[0], int) and got[0] > 2000
         # the writer's own connection opens without writing too
-        assert Store(cfg.store.path, timeout=0.5).count() == got[0]
+        assert open_store(cfg.store, timeout=0.5).count() == got[0]
     finally:
         writer.execute("ROLLBACK")
         writer.close()
@@ -96,7 +96,7 @@ def test_dedup_never_holds_the_write_lock_between_steps(site: Path, full: bool) 
     cfg = load_config(str(site))
     before = dict(sqlite3.connect(cfg.store.path).execute("SELECT record_id, master_id FROM clusters"))
     if not full:  # records changed since the last run, for an incremental run to redo
-        with Store(cfg.store.path) as store:
+        with open_store(cfg.store) as store:
             store.db.execute("UPDATE records SET updated='9999' WHERE rid % 3 = 0")
     other = sqlite3.connect(cfg.store.path, isolation_level=None, timeout=0)
     got: list[str] = []
@@ -106,7 +106,7 @@ def test_dedup_never_holds_the_write_lock_between_steps(site: Path, full: bool) 
         other.execute("ROLLBACK")
         got.append(stage)
 
-    with Store(cfg.store.path) as store:
+    with open_store(cfg.store) as store:
         stats = Deduplicator(store, cfg, progress).run(full=full)
     other.close()
     assert "extract" in got and stats.processed > (2000 if full else 500)

@@ -22,7 +22,7 @@ from tests.support.serving import unioncat_serve
 from tests.support.wsgi import call
 from unioncat.cli import cli
 from unioncat.config import load_config
-from unioncat.index import stamps
+from unioncat.store.stamps import stamp_page_query
 from unioncat.serve import Site, create_app
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -358,7 +358,7 @@ def test_a_page_seeks_to_where_the_last_ended(app: Site, spec: str | None) -> No
     first master of its datestamp and skipped the ones before made a full harvest quadratic
     (29 ms a page at master 100,000 of 200,000); it seeks to (datestamp, master id) instead."""
     store = app.res.store()
-    sql, args = stamps.page_query("2000-01-01T00:00:00Z", "2999-12-31T23:59:59Z", spec,
+    sql, args = stamp_page_query("2000-01-01T00:00:00Z", "2999-12-31T23:59:59Z", spec,
                                   ("2026-01-01T00:00:00Z", "M0"), 101)
     plan = " ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert "(stamp,master_id)>(?,?)" in plan, plan

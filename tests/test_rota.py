@@ -11,7 +11,7 @@ from unioncat.cli import cli
 from unioncat.config import load_config
 from unioncat.holdings.rota import rota
 from unioncat.models import now
-from unioncat.store import Store
+from unioncat.store import open_store
 from tests.support.demo_site import demo_site
 
 
@@ -32,7 +32,7 @@ def site(tmp_path: Path, extra: dict[str, str]) -> Path:
 def test_on_shelf_first_then_fewer_copies_out_then_nearer(tmp_path: Path) -> None:
     cfg = load_config(str(site(tmp_path, {"HOME": "distances = { NEAR = 2, FAR = 30, BUSY = 1 }\n",
                                           "SHUT": "lends = false\n"})))
-    with Store(cfg.store.path) as store:
+    with open_store(cfg.store) as store:
         stamp = now()
         store.db.executemany(  # BUSY has three copies out on loan across the consortium
             "INSERT INTO items(item_id, record_id, origin, source, status, updated) VALUES (?,?,?,?,?,?)",

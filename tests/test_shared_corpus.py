@@ -16,7 +16,7 @@ import pytest
 from unioncat.config.model import SourceConfig
 from unioncat.harvester import FileHarvester
 from unioncat.loading import load
-from unioncat.store import Store
+from unioncat.store import open_store
 
 # (path under ../shared/data, read, rejected[, abandoned])
 EXPECTED: list[tuple] = [
@@ -168,7 +168,7 @@ def test_shared_file_counts(shared_data: Path, tmp_path: Path, rel: str, read: i
                             rejected: int) -> None:
     path = shared_data / rel
     source = SourceConfig(id="S", name="s", type="file", path=str(path), format=fmt_for(rel))
-    with Store(str(tmp_path / "s.db")) as store:
+    with open_store(str(tmp_path / "s.db")) as store:
         stats = load(store, "S", FileHarvester(source).harvest(), batch_size=500)
         assert (stats.read - stats.rejected, stats.rejected) == (read, rejected)
         assert store.count("S") == read - stats.repeated

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from unioncat.cli import cli
 from unioncat.marc.records import load_record
-from unioncat.store import Store
+from unioncat.store import open_store
 from unioncat.text import fold
 from tests.peers import zebra
 
@@ -59,7 +59,7 @@ def our_ids(cfg: Path, query: str) -> set[str]:
 
 
 def field_text(cfg: Path, local: str, tags: tuple[str, ...], codes: str = "") -> str:
-    with Store(str(cfg.parent / "store.db")) as store:
+    with open_store(str(cfg.parent / "store.db")) as store:
         stored = store.get(f"L.{local}")
         assert stored is not None
         record = load_record(stored.raw, stored.syntax, stored.charset)

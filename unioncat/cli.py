@@ -22,7 +22,7 @@ from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator
 from unioncat.dedup.review import explain
 from unioncat.federated.search import federated_search, fetch_record, live_targets
-from unioncat.harvesting import harvest_source, import_source, run_lock
+from unioncat.harvesting import harvest_source, import_source
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
 from unioncat.index.search import run_search
@@ -38,7 +38,7 @@ from unioncat.progress import ProgressLine, StageLine
 from unioncat.reports import (format_dedup_summary, format_feed_report, format_holdings, format_rota, format_search,
                               format_import_summary, format_live, format_rejects, format_status, marcxml_collection, record_json, record_marcxml,
                               record_text)
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 
 
 class _Group(click.Group):
@@ -74,7 +74,7 @@ def _config(ctx: click.Context) -> Config:
 
 def _store(ctx: click.Context) -> Store:
     cfg = _config(ctx)
-    store = Store(cfg.store.path)
+    store = open_store(cfg.store)
     ctx.call_on_close(store.close)
     return store
 
@@ -207,7 +207,7 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
     """
     cfg = _config(ctx)
     store = _store(ctx)
-    with run_lock(cfg.store.path):
+    with store.run_lock():
         # The run's stages and their times are kept as a load of kind "run" (the staff console shows them).
         run_id, stages = store.start_load("", "run"), []
         outcome = "ok"
@@ -434,14 +434,12 @@ def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, r
     store = _store(ctx)
     record_ids = [record_id]
     if store.get(record_id) is None:
-        record_ids = [r[0] for r in store.db.execute(
-            "SELECT record_id FROM clusters WHERE master_id=? ORDER BY record_id", (record_id,))]
+        record_ids = store.cluster_record_ids(record_id)
         if not record_ids:
             raise UnioncatError(f"no record or master record {record_id!r} in {cfg.store.path}")
     elif cluster:
-        record_ids = [r[0] for r in store.db.execute(
-            "SELECT record_id FROM clusters WHERE master_id = (SELECT master_id FROM clusters"
-            " WHERE record_id=?) ORDER BY record_id", (record_id,))] or record_ids
+        master = store.master_of(record_id)
+        record_ids = (store.cluster_record_ids(master) if master else []) or record_ids
     outcomes = live_refresh(store, cfg, record_ids) if refresh else None
     names = {s.id: s.name for s in cfg.sources}
     members = holdings_for(store, record_ids, names, outcomes)

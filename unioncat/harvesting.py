@@ -16,10 +16,7 @@ A failed run keeps its checkpoint, so the next run resumes where it stopped.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from unioncat.config.model import SourceConfig
 from unioncat.errors import UnioncatError
@@ -127,26 +124,3 @@ def _sweep(store: Store, source: SourceConfig, harvester: Any) -> int:
     for identifiers in harvester.list_identifiers():
         listed.update(identifiers)
     return store.mark_unlisted_deleted(source.id, listed)
-
-
-@contextlib.contextmanager
-def run_lock(store_path: str) -> Iterator[None]:
-    """Hold ``{store}.lock`` for a whole run; fail at once if another run holds it."""
-    path = f"{store_path}.lock"
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise UnioncatError(f"another unioncat run is in progress ({holder}; lock {path})") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()

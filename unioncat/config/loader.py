@@ -61,7 +61,9 @@ def _build(file: str, data: dict[str, Any]) -> Config:
             raise ConfigError(file, section, "expected a table, e.g. [" + section + "]")
         tables[section] = _table(file, section, raw, settings_in(section))
     store = StoreConfig(path=_resolve(base, tables["store"]["path"]),
-                        batch_size=tables["store"]["batch_size"])
+                        batch_size=tables["store"]["batch_size"], url=tables["store"]["url"])
+    if store.url and not store.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(file, "store.url", "expected a postgresql:// URL (or none, for the SQLite file)")
     if store.batch_size < 1:
         raise ConfigError(file, "store.batch_size", "expected a positive integer")
     index = IndexConfig(path=_resolve(base, tables["index"]["path"]), engine=tables["index"]["engine"],

@@ -11,6 +11,12 @@ class StoreConfig:
 
     path: str
     batch_size: int = 2000
+    url: str = ""  # a PostgreSQL store (postgresql://...) in place of the SQLite file at path
+
+    @property
+    def location(self) -> str:
+        """Where the store is: the PostgreSQL URL if there is one, else the SQLite file."""
+        return self.url or self.path
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLite record store file (relative paths are relative to the config file)."),
     Setting("store.batch_size", int, 2000,
             "Records written per transaction; a kill -9 loses at most one open batch."),
+    Setting("store.url", str, "",
+            "A PostgreSQL store shared by several machines (postgresql://user@host/db) in place of the "
+            "SQLite file; empty: the file at store.path. The password is best left to ~/.pgpass."),
     Setting("index.path", str, "index", "Directory of the search index."),
     Setting("index.engine", str, "tantivy", "Search engine: tantivy (default) or whoosh (pure Python, "
             "for small installations).", ("tantivy", "whoosh")),

@@ -18,7 +18,7 @@ from unioncat.marc.crosswalk import unimarc_to_marc21
 from unioncat.marc.fields import MarcField, all_fields
 from unioncat.marc.records import fields_to_pymarc
 from unioncat.models import StoredRecord
-from unioncat.store import Store, in_chunks
+from unioncat.store import Store
 
 ENRICH = {"marc21": ("020", "022", "024", "035", "050", "082", "084", "600", "610", "650", "651"),
           "unimarc": ("010", "011", "035", "600", "601", "606", "607", "675", "676", "686", "690")}
@@ -26,9 +26,7 @@ ENRICH = {"marc21": ("020", "022", "024", "035", "050", "082", "084", "600", "61
 
 def export(store: Store, path: str, fmt: str = "csv") -> int:
     """Write one row per non-deleted record: record_id, cluster_id; return the row count."""
-    rows = store.db.execute(
-        "SELECT c.record_id, c.master_id FROM clusters c JOIN records r ON r.id = c.record_id"
-        " WHERE r.deleted = 0 ORDER BY c.master_id, c.record_id")
+    rows = store.cluster_rows()
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as fh:
         if fmt == "csv":
@@ -53,9 +51,7 @@ def members(store: Store, master_id: str, ids: Sequence[str] | None = None) -> l
     if ids:
         found = members_many(store, {master_id: ids}).get(master_id)
     else:
-        found = _ranked(store.db.execute(
-            "SELECT c.record_id, d.data FROM clusters c JOIN dedup_records d ON d.id = c.record_id"
-            " WHERE c.master_id=?", (master_id,)))
+        found = _ranked(store.cluster_data(master_id))
     if not found:
         raise DedupError(f"no cluster {master_id!r}")
     return found
@@ -65,10 +61,7 @@ def members_many(store: Store, ids: Mapping[str, Sequence[str]]) -> dict[str, li
     """Return the members of many masters, each by the member ids its index entry holds (see
     :func:`members`), in a query for every 500 members rather than one a master; a master
     none of whose records is stored is left out."""
-    rows: dict[str, str | None] = {}
-    for part, marks in in_chunks(rid for some in ids.values() for rid in some):
-        rows.update(store.db.execute(f"SELECT r.id, d.data FROM records r LEFT JOIN dedup_records d ON d.id = r.id"
-                                     f" WHERE r.id IN ({marks})", part))
+    rows = store.records_data(rid for some in ids.values() for rid in some)
     out = {}
     for master, some in ids.items():
         found = _ranked((rid, rows[rid]) for rid in dict.fromkeys(some) if rid in rows)

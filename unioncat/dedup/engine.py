@@ -18,12 +18,10 @@ import hashlib
 import json
 import time
 from collections import Counter
-import sqlite3
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from functools import partial
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from unioncat.config.model import Config
 from unioncat.dedup.fields import dedup_record
@@ -32,11 +30,11 @@ from unioncat.dedup.match import MatchSettings, compare, title_similarity
 from unioncat.identifiers import isbn13
 from unioncat.errors import DedupError
 from unioncat.models import DedupRecord, MatchDecision, now
-from unioncat.store import Store
+from unioncat.store import Store, open_store
+from unioncat.store.dedup import LIVE, STAGED
 
 STATE = "__dedup__"
 _CHUNK = 1000
-_SEP = "\x1f"
 
 
 @dataclass
@@ -81,26 +79,6 @@ def blocked_ids(cfg: Config) -> frozenset[str]:
     return frozenset(out)
 
 
-@dataclass(frozen=True)
-class Tables:
-    """The tables a run works in: the live ones, or a full run's staging copies."""
-
-    records: str = "dedup_records"
-    keys: str = "dedup_keys"
-    edges: str = "dedup_edges"
-    clusters: str = "clusters"
-    near: str = "dedup_near"
-
-
-LIVE = Tables()
-STAGED = Tables("dedup_records_new", "dedup_keys_new", "dedup_edges_new", "clusters_new", "dedup_near_new")
-_DDL = {"records": "(id TEXT PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL)",
-        "keys": "(key TEXT NOT NULL, id TEXT NOT NULL)",
-        "edges": "(a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (a, b))",
-        "clusters": "(record_id TEXT PRIMARY KEY, master_id TEXT NOT NULL)",
-        "near": "(a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, title REAL NOT NULL,"
-                " why TEXT NOT NULL, PRIMARY KEY (a, b))"}
-_INDEXES = {"keys": ("key", "id"), "edges": ("b",), "clusters": ("master_id",), "near": ("b",)}
 # Pairs compared and not matched that a cataloguer should see (the review queue): vetoed with
 # titles at least this alike, or not vetoed with a score at least this close below the match.
 NEAR_TITLE = 85.0
@@ -120,7 +98,6 @@ class Deduplicator:
 
     def __init__(self, store: Store, cfg: Config, progress: Callable[[str, int, int], None] | None = None):
         self.store = store
-        self.db = store.db
         self.cfg = cfg
         self.settings = settings_for(cfg)
         self.blocked = blocked_ids(cfg)
@@ -132,26 +109,15 @@ class Deduplicator:
         self.t = LIVE
         self.apart: set[tuple[str, str]] = set()  # pairs a cataloguer keeps apart (dedup_overrides)
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        """One short write transaction, rolled back on any exception."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
     # records ---------------------------------------------------------------------
     def record(self, rid: str) -> DedupRecord:
         """Return a record's DedupRecord (cached, up to ``record_cache_size``)."""
         found = self.cache.get(rid)
         if found is None:
-            row = self.db.execute(f"SELECT data FROM {self.t.records} WHERE id=?", (rid,)).fetchone()
-            if row is None:
+            data = self.store.dedup_data(self.t, rid)
+            if data is None:
                 raise DedupError(f"{rid}: not a live record (run `unioncat dedup` after importing)")
-            found = _from_json(row[0])
+            found = _from_json(data)
             if len(self.cache) >= self.record_cache_size:
                 self.cache.clear()
             self.cache[rid] = found
@@ -191,139 +157,53 @@ class Deduplicator:
 
         if since is None:
             self.t = STAGED
-            self._stage()
+            self.store.dedup_stage()
             gone: set[str] = set()
         else:
-            gone = self._remove_gone(since)
+            gone = self.store.dedup_gone(since)
+            self.cache.clear()
+            self.stats.removed = len(gone)
         dirty = self._extract(since)
         if since is None:
-            self._index_staged(("keys",))
+            self.store.dedup_index_staged(("keys",))
         lap("extract")
         self._match(dirty, full=since is None)
         if since is None:  # clustering reads each record's edges by either end
-            self._index_staged(("edges", "near"))
+            self.store.dedup_index_staged(("edges", "near"))
         lap("compare")
         affected = self._all_components(dirty) if since is None else self._components(dirty | gone)
         rows, masters = self._assign(self._groups(affected))
         if since is None:
-            self._insert(f"INSERT INTO {STAGED.clusters}(record_id, master_id) VALUES (?,?)", rows)
-            self._index_staged(("clusters",))
-            self._swap(stamp)
+            self.store.dedup_stage_clusters(rows)
+            self.store.dedup_index_staged(("clusters",))
+            self.store.dedup_swap(STATE, {"last": stamp})
+            self.t = LIVE
         else:
-            with self._tx():
-                self._apply(rows, masters, gone)
+            with self.store.write():
+                self.store.apply_clusters(rows, masters, gone)
                 self.store.save_checkpoint(STATE, {"last": stamp})
         lap("cluster")
         self._count()
         self.stats.elapsed = time.monotonic() - start
         return self.stats
 
-    # full runs: build beside the live tables, then swap ---------------------------------
-    def _stage(self) -> None:
-        """Create empty staging tables (a previous interrupted run's are dropped)."""
-        with self._tx():
-            for role in _DDL:
-                table = getattr(STAGED, role)
-                self.db.execute(f"DROP TABLE IF EXISTS {table}")
-                self.db.execute(f"CREATE TABLE {table} {_DDL[role]}")
-
-    def _index_staged(self, roles: tuple[str, ...]) -> None:
-        """Index staging tables once they are written (cheaper than indexing as we go).
-        Index names carry a generation: they keep their names when the table is renamed."""
-        generation = time.time_ns()
-        for role in roles:
-            table = getattr(STAGED, role)
-            with self._tx():
-                for column in _INDEXES[role]:
-                    self.db.execute(f"CREATE INDEX {role}_{column}_{generation} ON {table}({column})")
-
-    def _insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        """Write rows a batch per short transaction."""
-        for i in range(0, len(rows), 20 * _CHUNK):
-            with self._tx():
-                self.db.executemany(sql, rows[i:i + 20 * _CHUNK])
-
-    def _swap(self, stamp: str) -> None:
-        """Put the staging tables in place of the live ones in one short transaction."""
-        with self._tx():
-            # Every master before or after must be indexed again.
-            self.db.execute("INSERT OR IGNORE INTO index_dirty(master_id) SELECT DISTINCT master_id FROM"
-                            f" clusters UNION SELECT DISTINCT master_id FROM {STAGED.clusters}")
-            self.db.execute(f"INSERT OR IGNORE INTO master_ids(master_id) SELECT DISTINCT master_id"
-                            f" FROM {STAGED.clusters} ORDER BY master_id")
-            for role in _DDL:
-                live, staged = getattr(LIVE, role), getattr(STAGED, role)
-                self.db.execute(f"DROP TABLE IF EXISTS {live}_old")
-                self.db.execute(f"ALTER TABLE {live} RENAME TO {live}_old")
-                self.db.execute(f"ALTER TABLE {staged} RENAME TO {live}")
-            self.store.save_checkpoint(STATE, {"last": stamp})
-        self.t = LIVE
-        for role in _DDL:  # freeing the old pages is a transaction of its own
-            with self._tx():
-                self.db.execute(f"DROP TABLE IF EXISTS {getattr(LIVE, role)}_old")
-
-    # incremental runs ------------------------------------------------------------------
-    def _remove_gone(self, since: str) -> set[str]:
-        """Return clustered records deleted (or gone) since the last run; forget their
-        dedup data now (idempotent), their clusters in the final transaction."""
-        rows = self.db.execute(
-            "SELECT c.record_id FROM clusters c LEFT JOIN records r ON r.id = c.record_id"
-            " WHERE r.id IS NULL OR (r.deleted = 1 AND r.updated > ?)", (since,)).fetchall()
-        gone = {r[0] for r in rows}
-        ordered = sorted(gone)
-        for i in range(0, len(ordered), _CHUNK):
-            with self._tx():
-                for rid in ordered[i:i + _CHUNK]:
-                    self._forget(rid)
-        self.stats.removed = len(gone)
-        return gone
-
-    def _apply(self, rows: list[tuple[str, str]], masters: set[str], gone: set[str]) -> None:
-        """Write an incremental run's cluster changes (inside the caller's transaction)."""
-        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) SELECT master_id FROM"
-                            " clusters WHERE record_id=?", ((rid,) for rid in gone))
-        self.db.executemany("DELETE FROM clusters WHERE record_id=?", ((rid,) for rid in gone))
-        self.db.executemany("INSERT OR REPLACE INTO clusters(record_id, master_id) VALUES (?,?)", rows)
-        self.db.executemany("INSERT OR IGNORE INTO index_dirty(master_id) VALUES (?)",
-                            ((m,) for m in sorted(masters)))
-        self.db.executemany("INSERT OR IGNORE INTO master_ids(master_id) VALUES (?)",
-                            ((m,) for m in sorted({m for _, m in rows})))
-
-    def _forget(self, rid: str) -> None:
-        self.db.execute(f"DELETE FROM {self.t.records} WHERE id=?", (rid,))
-        self.db.execute(f"DELETE FROM {self.t.keys} WHERE id=?", (rid,))
-        self.db.execute(f"DELETE FROM {self.t.edges} WHERE a=? OR b=?", (rid, rid))
-        self.db.execute(f"DELETE FROM {self.t.near} WHERE a=? OR b=?", (rid, rid))
-        self.cache.pop(rid, None)
-
     def _extract(self, since: str | None) -> set[str]:
-        sql = "SELECT count(*) FROM records WHERE deleted=0"
-        args: tuple[str, ...] = ()
-        if since:
-            sql += " AND updated > ?"
-            args = (since,)
-        total = self.db.execute(sql, args).fetchone()[0]
+        total, ranges = self.store.extract_spans(since, _CHUNK)
         dirty: set[str] = set()
-        low, high = self.db.execute("SELECT min(rid), max(rid) FROM records").fetchone()
-        ranges = [(lo, lo + _CHUNK - 1) for lo in range(low or 0, (high or -1) + 1, _CHUNK)]
         # Extraction is pure computation: on a big run both cores do it, each worker
-        # reading its own ranges of the store (WAL lets readers in beside this writer).
+        # reading its own ranges of the store (readers are let in beside this writer).
         pool = ProcessPoolExecutor(max_workers=2) if total > 4 * _CHUNK else None
-        task = partial(_extract_range, self.store.path, since, self.formats, self.blocked)
-        results = pool.map(task, ranges) if pool else map(task, ranges)
+        task = partial(_extract_range, self.store.location, since, self.formats, self.blocked)
+        results = pool.map(task, ranges) if pool else map(partial(_extract_with, self.store, since, self.formats,
+                                                                  self.blocked), ranges)
         try:
             for chunk in results:
                 if not chunk:
                     continue
-                with self._tx():  # one chunk, one short transaction
-                    for rid, source, data, rec_keys in chunk:
-                        if since:
-                            self._forget(rid)
-                        dirty.add(rid)
-                    self.db.executemany(f"INSERT OR REPLACE INTO {self.t.records}(id, source, data)"
-                                        " VALUES (?,?,?)", [(r[0], r[1], r[2]) for r in chunk])
-                    self.db.executemany(f"INSERT INTO {self.t.keys}(key, id) VALUES (?,?)",
-                                        [(key, r[0]) for r in chunk for key in r[3]])
+                self.store.dedup_add_records(self.t, chunk, replace=bool(since))
+                for rid, *_ in chunk:
+                    self.cache.pop(rid, None)
+                    dirty.add(rid)
                 self.progress("extract", len(dirty), total)
         finally:
             if pool:
@@ -333,22 +213,11 @@ class Deduplicator:
         return dirty
 
     def _blocks(self, dirty: set[str], full: bool) -> Iterable[list[str]]:
-        if full:
-            query = (f"SELECT key, group_concat(id, char(31)) FROM {self.t.keys} GROUP BY key"
-                     " HAVING count(*) > 1")
-            yield from self._capped(self.db.execute(query).fetchall())
-            return
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_keys (key TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM temp.dirty_keys")
-        self.db.executemany(f"INSERT OR IGNORE INTO temp.dirty_keys SELECT key FROM {self.t.keys} WHERE id=?",
-                            ((rid,) for rid in dirty))
-        yield from self._capped(self.db.execute(
-            f"SELECT k.key, group_concat(k.id, char(31)) FROM {self.t.keys} k JOIN temp.dirty_keys d"
-            " ON d.key = k.key GROUP BY k.key HAVING count(*) > 1").fetchall())
+        return self._capped(self.store.blocks(self.t, None if full else dirty))
 
-    def _capped(self, rows: Iterable[tuple[str, str]]) -> Iterable[list[str]]:
+    def _capped(self, rows: Iterable[tuple[str, list[str]]]) -> Iterable[list[str]]:
         for key, ids in rows:
-            members = sorted(set(ids.split(_SEP)))
+            members = sorted(set(ids))
             if len(members) > self.cfg.dedup.max_block:
                 self.stats.oversized_blocks += 1
                 if len(self.stats.oversized_examples) < 10:
@@ -383,28 +252,21 @@ class Deduplicator:
                         near.append((a, b, decision.score, round(title, 1), why))
             if n % 5000 == 0:
                 self.progress("compare", n, len(pairs))
-        self._insert(f"INSERT OR REPLACE INTO {self.t.edges}(a, b, score) VALUES (?,?,?)", edges)
-        self._insert(f"INSERT OR REPLACE INTO {self.t.near}(a, b, score, title, why) VALUES (?,?,?,?,?)", near)
+        self.store.dedup_add_edges(self.t, edges, near)
         self.stats.matches = len(edges)
 
     # clustering ------------------------------------------------------------------
     def _neighbours(self, rid: str) -> list[tuple[str, float]]:
-        rows = self.db.execute(f"SELECT b, score FROM {self.t.edges} WHERE a=? UNION ALL"
-                               f" SELECT a, score FROM {self.t.edges} WHERE b=?", (rid, rid)).fetchall()
-        forced = self.db.execute("SELECT b FROM dedup_overrides WHERE kind='merge' AND a=? UNION"
-                                 " SELECT a FROM dedup_overrides WHERE kind='merge' AND b=?", (rid, rid))
-        return [(r[0], r[1]) for r in rows] + [(r[0], 1000.0) for r in forced]
+        return self.store.neighbours(self.t, rid)
 
     def _components(self, seeds: set[str]) -> list[list[str]]:
         """Return the connected components holding the seeds and their old cluster-mates."""
         start = set(seeds)
         for rid in seeds:
-            row = self.db.execute("SELECT master_id FROM clusters WHERE record_id=?", (rid,)).fetchone()
-            if row:
-                start |= {r[0] for r in self.db.execute(
-                    "SELECT record_id FROM clusters WHERE master_id=?", (row[0],))}
-        live = ({r[0] for r in self.db.execute(f"SELECT id FROM {self.t.records}")}
-                if len(start) > 5000 else None)
+            master = self.store.master_of(rid)
+            if master:
+                start.update(self.store.cluster_record_ids(master))
+        live = self.store.dedup_ids(self.t) if len(start) > 5000 else None
         seen: set[str] = set()
         components = []
         for seed in sorted(start):
@@ -432,8 +294,7 @@ class Deduplicator:
                 x = parent[x]
             return x
 
-        for a, b in self.db.execute(f"SELECT a, b FROM {self.t.edges} UNION ALL SELECT a, b FROM"
-                                    " dedup_overrides WHERE kind='merge'").fetchall():
+        for a, b in self.store.all_edges(self.t):
             if a in parent and b in parent:
                 ra, rb = find(a), find(b)
                 if ra != rb:
@@ -446,11 +307,11 @@ class Deduplicator:
     def _is_live(self, rid: str, live: set[str] | None) -> bool:
         if live is not None:
             return rid in live
-        return self.db.execute(f"SELECT 1 FROM {self.t.records} WHERE id=?", (rid,)).fetchone() is not None
+        return self.store.is_dedup_record(rid, self.t)
 
     def _groups(self, components: list[list[str]]) -> list[list[str]]:
         splits = self._splits()
-        self.apart = {(a, b) for a, b in self.db.execute("SELECT a, b FROM dedup_overrides WHERE kind='apart'")}
+        self.apart = self.store.overrides("apart")
         groups: list[list[str]] = []
         for n, component in enumerate(components, 1):
             groups.extend(self.cluster_component(component, splits) if len(component) > 1 else [component])
@@ -459,7 +320,7 @@ class Deduplicator:
         return groups
 
     def _splits(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT a FROM dedup_overrides WHERE kind='split'")}
+        return {a for a, _ in self.store.overrides("split")}
 
     def cluster_component(self, component: list[str], splits: set[str]) -> list[list[str]]:
         """Greedily merge a component's records along its edges, best first, under the constraints."""
@@ -509,16 +370,8 @@ class Deduplicator:
         a split (the records left behind keep it) and a merge afterwards (the older id
         wins).  Otherwise the id is derived from the group's first record id."""
         members = [rid for group in groups for rid in group]
-        if len(members) > 20000:
-            previous = dict(self.db.execute("SELECT record_id, master_id FROM clusters").fetchall())
-        else:
-            previous = {}
-            for i in range(0, len(members), 500):
-                part = members[i:i + 500]
-                previous.update(self.db.execute(
-                    f"SELECT record_id, master_id FROM clusters WHERE record_id IN ({','.join('?' * len(part))})",
-                    part).fetchall())
-        age = self._ages(set(previous.values()))
+        previous = self.store.masters_of(None if len(members) > 20000 else members)
+        age = self.store.master_ages(set(previous.values()))
         splits = self._splits()
         used: set[str] = set()
         rows: list[tuple[str, str]] = []
@@ -534,39 +387,31 @@ class Deduplicator:
             rows.extend((rid, choice) for rid in group)
         return rows, used | set(previous.values())
 
-    def _ages(self, masters: set[str]) -> dict[str, int]:
-        """Return the sequence number (lower = older) of known master ids."""
-        out: dict[str, int] = {}
-        ordered = sorted(masters)
-        for i in range(0, len(ordered), 500):
-            part = ordered[i:i + 500]
-            out.update(self.db.execute(f"SELECT master_id, seq FROM master_ids WHERE master_id IN"
-                                       f" ({','.join('?' * len(part))})", part).fetchall())
-        return out
-
     def _count(self) -> None:
-        row = self.db.execute("SELECT count(*), count(DISTINCT master_id) FROM clusters").fetchone()
-        self.stats.records, self.stats.clusters = row
-        big = self.db.execute("SELECT count(*) FROM clusters GROUP BY master_id HAVING count(*) > 1").fetchall()
-        self.stats.merged_records = sum(n for (n,) in big)
-        self.stats.largest_cluster = max((n for (n,) in big), default=1 if row[0] else 0)
+        self.stats.records, self.stats.clusters, big = self.store.cluster_counts()
+        self.stats.merged_records = sum(big)
+        self.stats.largest_cluster = max(big, default=1 if self.stats.records else 0)
 
 
-def _extract_range(db_path: str, since: str | None, formats: dict[str, str], blocked: frozenset[str],
+_STORES: dict[str, Store] = {}  # a worker process's read-only store, opened once
+
+
+def _extract_range(location: str, since: str | None, formats: dict[str, str], blocked: frozenset[str],
                    span: tuple[int, int]) -> list[tuple[str, str, str, list[str]]]:
-    """Extract DedupRecords and keys for the live records in a rowid range (worker processes)."""
-    sql = ("SELECT id, source, raw, syntax, charset FROM records WHERE rid BETWEEN ? AND ?"
-           " AND deleted=0" + (" AND updated > ?" if since else "") + " ORDER BY id")
-    args: tuple[object, ...] = (span[0], span[1], since) if since else span
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        out = []
-        for rid, source, raw, syntax, charset in db.execute(sql, args):
-            rec = dedup_record(rid, source, formats.get(source, "marc21"), raw, syntax, charset, blocked)
-            out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
-        return out
-    finally:
-        db.close()
+    """Extract DedupRecords and keys for the live records in a row-number range (worker processes)."""
+    store = _STORES.get(location)
+    if store is None:
+        store = _STORES[location] = open_store(location, readonly=True)
+    return _extract_with(store, since, formats, blocked, span)
+
+
+def _extract_with(store: Store, since: str | None, formats: dict[str, str], blocked: frozenset[str],
+                  span: tuple[int, int]) -> list[tuple[str, str, str, list[str]]]:
+    out = []
+    for rid, source, raw, syntax, charset in store.extract_rows(span, since):
+        rec = dedup_record(rid, source, formats.get(source, "marc21"), raw, syntax, charset, blocked)
+        out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
+    return out
 
 
 def master_id_for(seed: str) -> str:

@@ -19,8 +19,8 @@ from unioncat.errors import UnioncatError
 from unioncat.holdings.status import normalise
 from unioncat.models import now
 from unioncat.store import Store
+from unioncat.store.holdings import FeedRow
 
-_CHUNK = 5000
 _SAMPLE = 20
 
 
@@ -126,14 +126,8 @@ def load_feed(store: Store, source: str, path: str,
               status_map: Mapping[str, str] | None = None) -> FeedReport:
     """Apply a status feed atomically; return the report (errors mean nothing changed)."""
     report = FeedReport(source, path)
-    db = store.db
-    stamp = now()
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS feed (item_id TEXT PRIMARY KEY, status TEXT,"
-                   " raw_status TEXT, due_date TEXT, line INTEGER)")
-        db.execute("DELETE FROM temp.feed")
-        batch: list[tuple[str, str, str, str | None, int]] = []
+
+    def rows() -> Iterator[FeedRow]:
         for line, row in _rows(path):
             report.rows += 1
             try:
@@ -142,35 +136,12 @@ def load_feed(store: Store, source: str, path: str,
                 if len(report.errors) < 1000:
                     report.errors.append(f"{path}: row {line}: {exc}")
                 continue
-            batch.append((f"{source}.{barcode}", status, code, due, line))
-            if len(batch) >= _CHUNK and not report.errors:
-                _insert(db, batch)
-        if report.errors:
-            db.execute("ROLLBACK")
-            return report
-        _insert(db, batch)
-        # A barcode listed twice: the later row wins.
-        report.duplicates = report.rows - db.execute("SELECT count(*) FROM temp.feed").fetchone()[0]
-        report.unknown_barcodes = db.execute(
-            "SELECT count(*) FROM temp.feed f WHERE NOT EXISTS"
-            " (SELECT 1 FROM items i WHERE i.item_id = f.item_id)").fetchone()[0]
-        report.unknown_sample = [r[0].split(".", 1)[1] for r in db.execute(
-            "SELECT item_id FROM temp.feed f WHERE NOT EXISTS (SELECT 1 FROM items i WHERE"
-            f" i.item_id = f.item_id) ORDER BY line LIMIT {_SAMPLE}")]
-        cur = db.execute(
-            "INSERT OR REPLACE INTO availability(item_id, status, raw_status, due_date, origin, updated)"
-            " SELECT f.item_id, f.status, f.raw_status, f.due_date, 'feed', ? FROM temp.feed f"
-            " JOIN items i ON i.item_id = f.item_id", (stamp,))
-        report.applied = cur.rowcount
-        db.execute("DELETE FROM temp.feed")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
+            yield f"{source}.{barcode}", status, code, due, line
+
+    done = store.apply_feed(rows(), now(), _SAMPLE, lambda: bool(report.errors))
+    if done is not None:
+        report.duplicates = report.rows - done["listed"]
+        report.unknown_barcodes = done["unknown"]
+        report.unknown_sample = [item.split(".", 1)[1] for item in done["sample"]]
+        report.applied = done["applied"]
     return report
-
-
-def _insert(db: Any, batch: list[tuple[str, str, str, str | None, int]]) -> None:
-    db.executemany("INSERT OR REPLACE INTO temp.feed VALUES (?,?,?,?,?)", batch)
-    batch.clear()

@@ -9,28 +9,12 @@ harvest, and a later harvest of the record does not undo a newer feed.
 """
 from __future__ import annotations
 
-import sqlite3
-from typing import Iterable, Mapping
+from typing import Mapping
 
 from unioncat.config.model import SourceConfig
 from unioncat.holdings.extract import Extraction, extract, layout_for
-from unioncat.models import Item, SourceRecord, now
+from unioncat.models import SourceRecord, now
 from unioncat.store import ChangeHook, Store
-
-_COLUMNS = ("item_id", "record_id", "origin", "source", "institution", "branch", "location",
-            "call_number", "barcode", "copy", "volume", "status", "raw_status", "due_date",
-            "count", "updated")
-
-
-def write_items(db: sqlite3.Connection, origin: str, items: Iterable[Item], stamp: str) -> int:
-    """Replace the items extracted from one record (``origin``)."""
-    db.execute("DELETE FROM items WHERE origin=?", (origin,))
-    rows = [(i.item_id, i.record_id, origin, i.source, i.institution, i.branch, i.location,
-             i.call_number, i.barcode, i.copy, i.volume, i.status, i.raw_status, i.due_date,
-             i.count, stamp) for i in items]
-    db.executemany(f"INSERT OR REPLACE INTO items({', '.join(_COLUMNS)}) VALUES "
-                   f"({', '.join('?' * len(_COLUMNS))})", rows)
-    return len(rows)
 
 
 class ItemExtractor:
@@ -51,15 +35,14 @@ class ItemExtractor:
             self.unknown_codes[code] = self.unknown_codes.get(code, 0) + 1
         return found
 
-    def __call__(self, db: sqlite3.Connection, changed: list[SourceRecord], gone: list[str]) -> None:
+    def __call__(self, store: Store, changed: list[SourceRecord], gone: list[str]) -> None:
         stamp = now()
-        for gid in gone:
-            db.execute("DELETE FROM items WHERE origin=?", (gid,))
+        store.delete_items(gone)
         if self.layout is None:
             return
         for rec in changed:
             found = self.extract(rec.global_id, rec.raw, rec.syntax, rec.charset, rec.leader)
-            self.items += write_items(db, rec.global_id, found.items, stamp)
+            self.items += store.write_items(rec.global_id, found.items, stamp)
 
     def warnings(self) -> list[str]:
         """Return a line about status codes no map knows, if any."""
@@ -79,27 +62,15 @@ def reextract(store: Store, source: SourceConfig) -> ItemExtractor:
     """Extract the items of every stored record of a source again (after a settings change)."""
     hook = ItemExtractor(source)
     stamp = now()
-    with store.db:
-        store.db.execute("BEGIN IMMEDIATE")
-        store.db.execute("DELETE FROM items WHERE source=?", (source.id,))
+    with store.write():
+        store.clear_items(source.id)
         if hook.layout is not None:
-            for gid, raw, syntax, charset, leader in store.db.execute(
-                    "SELECT id, raw, syntax, charset, coalesce(leader, '') FROM records"
-                    " WHERE source=? AND deleted=0", (source.id,)).fetchall():
+            for gid, raw, syntax, charset, leader in store.item_sources(source.id):
                 found = hook.extract(gid, raw, syntax, charset, leader)
-                hook.items += write_items(store.db, gid, found.items, stamp)
+                hook.items += store.write_items(gid, found.items, stamp)
     return hook
 
 
 def item_counts(store: Store, source: str) -> Mapping[str, int]:
     """Return total, available (effective status) and unknown-status item counts."""
-    row = store.db.execute(
-        "SELECT coalesce(sum(i.count), 0),"
-        " coalesce(sum(CASE WHEN coalesce(CASE WHEN a.updated > i.updated THEN a.status END,"
-        " i.status) = 'available' THEN i.count ELSE 0 END), 0),"
-        " coalesce(sum(CASE WHEN i.status = 'unknown' AND i.raw_status != '' THEN 1 ELSE 0 END), 0),"
-        " count(a.item_id)"
-        " FROM items i LEFT JOIN availability a ON a.item_id = i.item_id WHERE i.source=?",
-        (source,)).fetchone()
-    return {"items": int(row[0]), "available": int(row[1]), "unknown_status_codes": int(row[2]),
-            "fed": int(row[3])}
+    return store.item_counts(source)

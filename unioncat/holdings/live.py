@@ -16,7 +16,6 @@ from typing import Callable
 from unioncat.config.model import Config, SourceConfig
 from unioncat.errors import UnioncatError
 from unioncat.holdings.extract import PRESETS, Extraction, extract, layout_for
-from unioncat.holdings.itemstore import write_items
 from unioncat.models import Item, SourceRecord, now
 from unioncat.store import Store
 
@@ -121,25 +120,16 @@ def refresh(store: Store, cfg: Config, record_ids: list[str]) -> dict[str, str]:
     ttl = cfg.availability.ttl
 
     def recent(rid: str) -> bool:
-        row = store.db.execute("SELECT fetched FROM live_cache WHERE record_id=? AND outcome='fresh'",
-                               (rid,)).fetchone()
-        return bool(row and _younger_than(row[0], ttl))
+        fetched = store.live_fetched(rid)
+        return bool(fetched and _younger_than(fetched, ttl))
 
     outcomes, fresh, failed = ask(store, cfg, record_ids, recent)
     stamp = now()
     for rid in failed:
-        _remember(store, rid, stamp, "failed")
+        store.remember_live(rid, stamp, "failed")
     for rid, (items, when) in fresh.items():
-        with store.db:
-            store.db.execute("BEGIN IMMEDIATE")
-            write_items(store.db, rid, items, when)
-            _remember(store, rid, when, "fresh")
+        store.remember_live(rid, when, "fresh", items)
     return outcomes
-
-
-def _remember(store: Store, rid: str, stamp: str, outcome: str) -> None:
-    store.db.execute("INSERT OR REPLACE INTO live_cache(record_id, fetched, outcome) VALUES (?,?,?)",
-                     (rid, stamp, outcome))
 
 
 def _younger_than(stamp: str, seconds: float) -> bool:

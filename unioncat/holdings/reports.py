@@ -12,16 +12,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from unioncat.marc.fields import all_fields
-from unioncat.store import Store, in_chunks
+from unioncat.store import Store
 from unioncat.text import strip_isbd
 
 REPORTS = ("overlap", "unique", "copies", "collisions")
 
 # (master, member) for every title a member holds
-_HELD = ("SELECT DISTINCT c.master_id AS master, r.source AS member FROM clusters c"
-         " JOIN records r ON r.id = c.record_id WHERE r.deleted = 0")
-
-
 _TITLE = {"245": "abnp", "200": "aehi"}  # MARC 21, UNIMARC: title, rest of title, number and name of part
 
 
@@ -57,9 +53,7 @@ class Collision:
 def overlap(store: Store, members: list[str]) -> list[Overlap]:
     """Return the titles held by both members of every pair (each pair once, ``a`` < ``b``,
     pairs that share nothing included), most shared first."""
-    shared = {(a, b): n for a, b, n in store.db.execute(
-        f"WITH held AS ({_HELD}) SELECT x.member, y.member, count(*) FROM held x"
-        " JOIN held y ON y.master = x.master AND y.member > x.member GROUP BY x.member, y.member")}
+    shared = store.shared_titles()
     names = sorted(set(members) | {m for pair in shared for m in pair})
     pairs = [Overlap(a, b, shared.get((a, b), 0)) for i, a in enumerate(names) for b in names[i + 1:]]
     return sorted(pairs, key=lambda p: (-p.titles, p.a, p.b))
@@ -67,10 +61,7 @@ def overlap(store: Store, members: list[str]) -> list[Overlap]:
 
 def unique(store: Store, members: list[str]) -> list[Unique]:
     """Return per member the titles it holds and those no other member holds."""
-    counts = {m: (t, u) for m, t, u in store.db.execute(
-        f"WITH held AS ({_HELD}), holders AS (SELECT master, count(*) AS n FROM held GROUP BY master)"
-        " SELECT h.member, count(*), sum(CASE WHEN n.n = 1 THEN 1 ELSE 0 END)"
-        " FROM held h JOIN holders n ON n.master = h.master GROUP BY h.member")}
+    counts = store.unique_titles()
     return [Unique(m, *counts.get(m, (0, 0))) for m in sorted(set(members) | set(counts))]
 
 
@@ -78,10 +69,8 @@ def copies(store: Store, minimum: int) -> list[Copies]:
     """Return the titles with more than ``minimum`` copies consortium-wide, with each member's
     copies: candidates for a shared reserve; most copies first."""
     per: dict[str, dict[str, int]] = {}
-    for master, member, n in store.db.execute(
-            "SELECT c.master_id, i.source, sum(i.count) FROM items i JOIN clusters c ON c.record_id = i.record_id"
-            " JOIN records r ON r.id = i.record_id WHERE r.deleted = 0 GROUP BY c.master_id, i.source"):
-        per.setdefault(master, {})[member] = int(n)
+    for master, member, n in store.copies_by_master():
+        per.setdefault(master, {})[member] = n
     per = {master: by for master, by in per.items() if sum(by.values()) > minimum}
     titles = _titles(store, list(per))
     out = [Copies(master, titles.get(master, ""), sum(by.values()), dict(sorted(by.items())))
@@ -93,22 +82,17 @@ def collisions(store: Store) -> list[Collision]:
     """Return the barcodes and holding (branch) codes that more than one member uses."""
     out = []
     for kind, column in (("barcode", "barcode"), ("holding", "branch")):
-        for code, members in store.db.execute(
-                f"SELECT {column}, group_concat(DISTINCT source) FROM items WHERE coalesce({column}, '') != ''"
-                f" GROUP BY {column} HAVING count(DISTINCT source) > 1 ORDER BY {column}"):
-            out.append(Collision(code, kind, sorted(members.split(","))))
+        for code, members in store.shared_codes(column):
+            out.append(Collision(code, kind, members))
     return out
 
 
 def _titles(store: Store, masters: list[str]) -> dict[str, str]:
     """Return the title of each master's most complete member."""
-    best: dict[str, tuple[int, str]] = {}
-    for part, marks in in_chunks(masters):
-        for master, rid, completeness in store.db.execute(
-                "SELECT c.master_id, c.record_id, json_extract(d.data, '$.completeness') FROM clusters c"
-                f" JOIN dedup_records d ON d.id = c.record_id WHERE c.master_id IN ({marks})", part):
-            if master not in best or (completeness or 0) > best[master][0]:
-                best[master] = (completeness or 0, rid)
+    best: dict[str, tuple[float, str]] = {}
+    for master, rid, completeness in store.member_completeness(masters):
+        if master not in best or completeness > best[master][0]:
+            best[master] = (completeness, rid)
     records = store.get_many(rid for _, rid in best.values())
     out = {}
     for master, (_, rid) in best.items():

@@ -21,14 +21,9 @@ from unioncat.config.model import Config
 from unioncat.store import Store
 
 NEVER_LOANABLE = {"not_for_loan", "lost", "missing"}
-_ON_LOAN = ("SELECT i.source, count(*) FROM items i LEFT JOIN availability a ON a.item_id = i.item_id"
-            " WHERE (CASE WHEN a.updated > i.updated THEN a.status ELSE i.status END) = 'on_loan'"
-            " GROUP BY i.source")
-
-
 def copies_out(store: Store) -> dict[str, int]:
     """Return each member's items on loan now (the newest of record and feed status)."""
-    return {source: int(n) for source, n in store.db.execute(_ON_LOAN)}
+    return store.on_loan_by_source()
 
 
 def rota(store: Store, cfg: Config, requester: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,17 +11,8 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 from unioncat.models import Item
-from unioncat.store import Store, in_chunks
+from unioncat.store import Store
 
-_QUERY = (  # then "= ?" or "IN (...)"
-    "SELECT i.item_id, i.record_id, i.source, i.institution, i.branch, i.location,"
-    " i.call_number, i.barcode, i.copy, i.volume, i.count, i.updated,"
-    " CASE WHEN a.updated > i.updated THEN a.status ELSE i.status END,"
-    " CASE WHEN a.updated > i.updated THEN a.due_date ELSE i.due_date END,"
-    " CASE WHEN a.updated > i.updated THEN coalesce(a.raw_status, '') ELSE coalesce(i.raw_status, '') END,"
-    " CASE WHEN a.updated > i.updated THEN a.origin ELSE 'record' END,"
-    " CASE WHEN a.updated > i.updated THEN a.updated ELSE i.updated END"
-    " FROM items i LEFT JOIN availability a ON a.item_id = i.item_id WHERE i.record_id ")
 _RANK = {"available": 0, "in_transit": 1, "on_hold": 2, "on_loan": 3, "in_processing": 4,
          "not_for_loan": 5, "unknown": 6, "missing": 7, "lost": 8}
 
@@ -42,10 +33,13 @@ def holdings_for(store: Store, record_ids: list[str], names: dict[str, str] | No
     """Return one entry per holding member (and institution within a member's record);
     ``fresh``: items a member's server gave just now for some records (see ``live.ask``), shown
     instead of the stored ones."""
+    stored: dict[str, list[Sequence[Any]]] = {}
+    for row in store.holdings_rows(rid for rid in record_ids if rid not in (fresh or {})):
+        stored.setdefault(row[1], []).append(row)
     rows: list[Sequence[Any]] = []
     for rid in record_ids:
         live = (fresh or {}).get(rid)
-        rows.extend(_live_rows(*live) if live is not None else store.db.execute(_QUERY + "= ?", (rid,)))
+        rows.extend(_live_rows(*live) if live is not None else stored.get(rid, []))
     return _assemble(rows, names, refresh)
 
 
@@ -54,9 +48,8 @@ def holdings_many(store: Store, record_ids: Mapping[str, Sequence[str]],
     """Return :func:`holdings_for` (as stored) of many masters' records at once, by master:
     a query for every 500 records rather than one a record."""
     rows: dict[str, list[Sequence[Any]]] = {}
-    for part, marks in in_chunks(rid for some in record_ids.values() for rid in some):
-        for row in store.db.execute(f"{_QUERY} IN ({marks})", part):
-            rows.setdefault(row[1], []).append(row)
+    for row in store.holdings_rows(rid for some in record_ids.values() for rid in some):
+        rows.setdefault(row[1], []).append(row)
     return {master: _assemble([row for rid in dict.fromkeys(some) for row in rows.get(rid, ())], names, None)
             for master, some in record_ids.items()}
 
@@ -105,19 +98,11 @@ def _live_rows(items: list[Item], stamp: str) -> list[tuple[Any, ...]]:
              i.copy, i.volume, i.count, stamp, i.status, i.due_date, i.raw_status, "live", stamp) for i in items]
 
 
-_AVAILABLE = (
-    "SELECT DISTINCT c.master_id, i.source FROM items i"
-    " JOIN clusters c ON c.record_id = i.record_id"
-    " JOIN records r ON r.id = i.record_id AND r.deleted = 0"
-    " LEFT JOIN availability a ON a.item_id = i.item_id"
-    " WHERE (CASE WHEN a.updated > i.updated THEN a.status ELSE i.status END) = 'available'")
-
-
 def available_masters(store: Store) -> dict[str, frozenset[str]]:
     """Return the master ids with a copy on the shelf: per member code (upper case),
     and under ``""`` at any member.  Statuses are the newest of record and feed."""
     per: dict[str, set[str]] = {"": set()}
-    for master, source in store.db.execute(_AVAILABLE):
+    for master, source in store.available_at():
         per.setdefault(source.upper(), set()).add(master)
         per[""].add(master)
     return {code: frozenset(ids) for code, ids in per.items()}

@@ -24,7 +24,7 @@ from unioncat.index.engine import IndexDocument, TantivyEngine, engine_class, op
 from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
 from unioncat.index.stamps import Published, signature
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 from unioncat.text import fold
 
 BATCH = 2000
@@ -53,11 +53,11 @@ class IndexStats:
 def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDocument | str]:
     """Yield a document per master that still has members, or its id if it has none."""
     formats = {s.id: s.format for s in cfg.sources}
-    for master in masters:
-        rows = store.db.execute(
-            "SELECT r.id, r.source, r.raw, r.syntax, r.charset, coalesce(d.data, '{}'), r.hash FROM clusters c"
-            " JOIN records r ON r.id = c.record_id LEFT JOIN dedup_records d ON d.id = r.id"
-            " WHERE c.master_id=? AND r.deleted=0 ORDER BY r.id", (master,)).fetchall()
+    found: dict[str, list[tuple[str, str, bytes, str, str, str, bytes]]] = {}
+    for n, master in enumerate(masters):
+        if n % CHUNK == 0:  # the records of the next masters, read together
+            found = store.master_members(masters[n:n + CHUNK])
+        rows = found.get(master)
         if not rows:
             yield master
             continue
@@ -125,7 +125,7 @@ _WORKER: list[tuple[Store, Config]] = []  # a worker process's own store connect
 
 def _worker_start(cfg: Config) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexing process's to handle
-    _WORKER.append((Store(cfg.store.path, readonly=True), cfg))
+    _WORKER.append((open_store(cfg.store, readonly=True), cfg))
 
 
 def _worker_documents(masters: list[str]) -> list[Built | str]:
@@ -139,17 +139,15 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
         return rebuild(store, cfg, progress)
     start = time.monotonic()
     stats = IndexStats()
-    if stamps.is_empty(store) and store.db.execute("SELECT 1 FROM clusters LIMIT 1").fetchone():
+    if store.stamps_empty() and store.has_clusters():
         return rebuild(store, cfg, progress)  # a store from before datestamps: stamp every master once
-    dirty = [r[0] for r in store.db.execute("SELECT master_id FROM index_dirty ORDER BY master_id")]
+    dirty = store.index_dirty()
     engine = open_engine(cfg.index.engine, cfg.index.path)
     published: list[Published] = []
     gone = _write(engine, build_documents(store, cfg, dirty), stats, progress, len(dirty), replace=True, published=published)
     engine.commit()
     stats.stamped = stamps.record(store, published, gone)
-    with store.db:
-        store.db.execute("BEGIN IMMEDIATE")
-        store.db.executemany("DELETE FROM index_dirty WHERE master_id=?", ((m,) for m in dirty))
+    store.forget_index_dirty(dirty)
     stats.total = engine.count()
     stats.elapsed = time.monotonic() - start
     return stats
@@ -162,7 +160,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     target = cfg.index.path.rstrip("/")
     fresh = f"{target}.new"
     shutil.rmtree(fresh, ignore_errors=True)
-    masters = [r[0] for r in store.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
+    masters = store.all_masters()
     engine = open_engine(cfg.index.engine, fresh)
     published: list[Published] = []
     _write(engine, build_documents(store, cfg, masters), stats, progress, len(masters), replace=False, published=published)
@@ -172,7 +170,7 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     swap_in(fresh, target)
     shutil.rmtree(fresh, ignore_errors=True)  # the old index, after the exchange
     stats.stamped = stamps.record(store, published, [], everything=True)
-    store.db.execute("DELETE FROM index_dirty")
+    store.forget_index_dirty()
     stats.elapsed = time.monotonic() - start
     return stats
 

@@ -246,7 +246,7 @@ class OAIApp:
         self._sub(node, "baseURL", root.find(f"{{{OAI_NS}}}request").text)
         self._sub(node, "protocolVersion", "2.0")
         self._sub(node, "adminEmail", self.oai.admin_email)
-        self._sub(node, "earliestDatestamp", stamps.earliest(store) or stamps.stamp_now())
+        self._sub(node, "earliestDatestamp", store.earliest_stamp() or stamps.stamp_now())
         self._sub(node, "deletedRecord", "persistent")
         self._sub(node, "granularity", "YYYY-MM-DDThh:mm:ssZ")
         description = self._sub(node, "description")
@@ -267,7 +267,7 @@ class OAIApp:
             self._sub(entry, "metadataNamespace", namespace)
 
     def ListSets(self, root: etree._Element, args: dict[str, str], splices: list[str]) -> None:
-        specs = stamps.set_specs(self.res.store())
+        specs = self.res.store().set_specs()
         position = 0
         if "resumptionToken" in args:
             position = int(self._token(args["resumptionToken"], "ListSets").get("a") or 0)
@@ -305,14 +305,13 @@ class OAIApp:
             spec = args.get("set") or None
             if spec is not None and not re.fullmatch(r"[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*", spec):
                 raise OAIError("badArgument", f"{spec[:60]!r} is not a setSpec")
-            total = stamps.count(self.res.store(), since, until, spec)
+            total = self.res.store().stamp_count(since, until, spec)
             if not total:
                 raise OAIError("noRecordsMatch", "no record matches these arguments")
             state = {"v": verb, "p": prefix, "f": since, "u": until, "s": spec, "a": None, "c": 0, "n": total}
         store = self.res.store()
         after = tuple(state["a"]) if state["a"] else None
-        found = stamps.page(store, state["f"], state["u"], state["s"], after,
-                            self.oai.page_size + 1)
+        found = store.stamp_page(state["f"], state["u"], state["s"], after, self.oai.page_size + 1)
         more, found = len(found) > self.oai.page_size, found[:self.oai.page_size]
         if not found and "resumptionToken" in args:
             raise OAIError("badResumptionToken", "this resumptionToken has nothing after it")
@@ -377,7 +376,7 @@ class OAIApp:
 
     def _stamp_of(self, identifier: str) -> stamps.Stamp:
         master = self.master_of(identifier)
-        found = stamps.get(self.res.store(), master) if master else None
+        found = self.res.store().master_stamp(master) if master else None
         if found is None:
             raise OAIError("idDoesNotExist", f"{identifier[:100]!r} is not an identifier of this repository")
         return found

@@ -34,7 +34,7 @@ from unioncat.index.query import RAW_FIELDS, field_for
 from unioncat.serving import records
 from unioncat.text import fold, shown
 from unioncat.models import Item
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 from unioncat.federated.search import ask_all, live_targets, merge
 
 log = logging.getLogger("unioncat.serving")
@@ -109,7 +109,7 @@ class Resources:
         thread; a server never writes, so it never waits on the nightly run)."""
         store = getattr(self._local, "store", None)
         if store is None:
-            store = Store(self.cfg.store.path, readonly=True)
+            store = open_store(self.cfg.store, readonly=True)
             self._local.store = store
         return store
 
@@ -164,7 +164,7 @@ class Resources:
 
     def _refresh_available(self) -> None:
         try:
-            store = Store(self.cfg.store.path, readonly=True)
+            store = open_store(self.cfg.store, readonly=True)
             try:
                 self._available = (time.monotonic(), available_masters(store))
             finally:

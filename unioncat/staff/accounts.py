@@ -25,7 +25,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from unioncat.config.model import StaffConfig
 from unioncat.errors import UnioncatError
-from unioncat.models import now
 from unioncat.store import Store
 
 ROLES = ("viewer", "cataloguer", "admin")  # each may do what the ones before it may
@@ -70,20 +69,14 @@ def add(store: Store, name: str, password: str, role: str) -> None:
     if role not in ROLES:
         raise StaffError(f"no role {role!r}: one of {', '.join(ROLES)}")
     check_password(password)
-    with store.db:
-        if store.db.execute("SELECT 1 FROM staff_users WHERE name=?", (name,)).fetchone():
-            raise StaffError(f"there is already an account {name!r} (`unioncat staff passwd {name}` changes its password)")
-        stamp = now()
-        store.db.execute("INSERT INTO staff_users(name, hash, role, created, changed) VALUES (?,?,?,?,?)",
-                         (name, _HASHER.hash(password), role, stamp, stamp))
+    if not store.staff_add(name, _HASHER.hash(password), role):
+        raise StaffError(f"there is already an account {name!r} (`unioncat staff passwd {name}` changes its password)")
 
 
 def remove(store: Store, name: str) -> None:
     """Remove an account and end its sessions."""
-    with store.db:
-        if not store.db.execute("DELETE FROM staff_users WHERE name=?", (name,)).rowcount:
-            raise StaffError(f"no account {name!r}")
-        store.db.execute("DELETE FROM staff_sessions WHERE name=?", (name,))
+    if not store.staff_remove(name):
+        raise StaffError(f"no account {name!r}")
 
 
 def passwd(store: Store, name: str, password: str, role: str | None = None) -> None:
@@ -91,19 +84,13 @@ def passwd(store: Store, name: str, password: str, role: str | None = None) -> N
     check_password(password)
     if role is not None and role not in ROLES:
         raise StaffError(f"no role {role!r}: one of {', '.join(ROLES)}")
-    with store.db:
-        found = store.db.execute("SELECT role FROM staff_users WHERE name=?", (name,)).fetchone()
-        if found is None:
-            raise StaffError(f"no account {name!r}")
-        store.db.execute("UPDATE staff_users SET hash=?, role=?, changed=? WHERE name=?",
-                         (_HASHER.hash(password), role or found[0], now(), name))
-        store.db.execute("DELETE FROM staff_sessions WHERE name=?", (name,))
+    if not store.staff_set_password(name, _HASHER.hash(password), role):
+        raise StaffError(f"no account {name!r}")
 
 
 def accounts(store: Store) -> list[dict[str, str | None]]:
     """Return every account: name, role, created, password changed, last login."""
-    return [{"name": r[0], "role": r[1], "created": r[2], "changed": r[3], "last_login": r[4]}
-            for r in store.db.execute("SELECT name, role, created, changed, last_login FROM staff_users ORDER BY name")]
+    return store.staff_accounts()
 
 
 def wait_before_login(store: Store, cfg: StaffConfig, name: str, address: str, at: float | None = None) -> int:
@@ -111,8 +98,7 @@ def wait_before_login(store: Store, cfg: StaffConfig, name: str, address: str, a
     at = time.time() if at is None else at
     longest = 0.0
     for who in (f"user:{name}", f"addr:{address}"):
-        rows = [r[0] for r in store.db.execute("SELECT at FROM staff_failures WHERE who=? AND at > ? ORDER BY at",
-                                               (who, at - WINDOW))]
+        rows = store.staff_failures(who, at - WINDOW)
         over = len(rows) - cfg.max_failures
         if over >= 0:
             longest = max(longest, rows[-1] + min(2.0 ** over * 15, WINDOW) - at)
@@ -122,28 +108,20 @@ def wait_before_login(store: Store, cfg: StaffConfig, name: str, address: str, a
 def login(store: Store, cfg: StaffConfig, name: str, password: str, address: str) -> str | None:
     """Check a name and password; return a new session's token, or None (the failure counted).
     The caller checks :func:`wait_before_login` first."""
-    found = store.db.execute("SELECT hash FROM staff_users WHERE name=?", (name,)).fetchone()
+    found = store.staff_account(name)
     try:
         _HASHER.verify(found[0] if found else _dummy(), password)
         ok = found is not None
     except (VerificationError, InvalidHashError):
         ok = False
     at = time.time()
-    with store.db:
-        if not ok:
-            store.db.executemany("INSERT INTO staff_failures(who, at) VALUES (?,?)",
-                                 [(f"user:{name}", at), (f"addr:{address}", at)])
-            store.db.execute("DELETE FROM staff_failures WHERE at < ?", (at - WINDOW,))
-            return None
-        if _HASHER.check_needs_rehash(found[0]):
-            store.db.execute("UPDATE staff_users SET hash=? WHERE name=?", (_HASHER.hash(password), name))
-        store.db.execute("DELETE FROM staff_failures WHERE who=?", (f"user:{name}",))
-        store.db.execute("UPDATE staff_users SET last_login=? WHERE name=?", (now(), name))
-        token = secrets.token_urlsafe(32)
-        store.db.execute("INSERT INTO staff_sessions(id, name, csrf, created, seen) VALUES (?,?,?,?,?)",
-                         (_digest(token), name, secrets.token_urlsafe(32), at, at))
-        store.db.execute("DELETE FROM staff_sessions WHERE seen < ? OR created < ?",
-                         (at - cfg.session_minutes * 60, at - cfg.session_hours * 3600))
+    if not ok or found is None:
+        store.staff_failed([f"user:{name}", f"addr:{address}"], at, at - WINDOW)
+        return None
+    token = secrets.token_urlsafe(32)
+    store.staff_logged_in(name, _HASHER.hash(password) if _HASHER.check_needs_rehash(found[0]) else None,
+                          _digest(token), secrets.token_urlsafe(32), at,
+                          at - cfg.session_minutes * 60, at - cfg.session_hours * 3600)
     return token
 
 
@@ -153,21 +131,18 @@ def session(store: Store, cfg: StaffConfig, token: str, at: float | None = None)
     if not token or len(token) > 100:
         return None, False
     at = time.time() if at is None else at
-    row = store.db.execute("SELECT s.name, u.role, s.csrf, s.created, s.seen FROM staff_sessions s"
-                           " JOIN staff_users u ON u.name = s.name WHERE s.id=?", (_digest(token),)).fetchone()
+    row = store.staff_session(_digest(token))
     if row is None or at - row[4] > cfg.session_minutes * 60 or at - row[3] > cfg.session_hours * 3600:
         return None, False
     return Session(row[0], row[1], row[2]), at - row[4] > 60
 
 
 def touch(store: Store, token: str) -> None:
-    with store.db:
-        store.db.execute("UPDATE staff_sessions SET seen=? WHERE id=?", (time.time(), _digest(token)))
+    store.staff_touch(_digest(token), time.time())
 
 
 def logout(store: Store, token: str) -> None:
-    with store.db:
-        store.db.execute("DELETE FROM staff_sessions WHERE id=?", (_digest(token),))
+    store.staff_logout(_digest(token))
 
 
 def same(a: str, b: str) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from markupsafe import Markup
 
 from unioncat.config.model import Config
 from unioncat.errors import UnioncatError
-from unioncat.harvesting import run_lock
 from unioncat.holdings.itemstore import item_counts
 from unioncat.index.build import update as index_update
 from unioncat.holdings.reports import REPORTS, report
@@ -46,7 +44,7 @@ from unioncat.dedup import review
 from unioncat.staff import accounts
 from unioncat.staff.charts import chart
 from unioncat.staff.accounts import Session
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 
 log = logging.getLogger("unioncat.staff")
 StartResponse = Callable[..., Any]
@@ -193,9 +191,10 @@ class StaffApp:
 
     def _authenticate(self, req: Request) -> None:
         token = req.cookies.get(COOKIE, "")
+        store = self.res.store()
         try:
-            found, stale = accounts.session(self.res.store(), self.cfg.staff, token)
-        except sqlite3.OperationalError:  # a store older than the console's tables: nobody has an account yet
+            found, stale = accounts.session(store, self.cfg.staff, token)
+        except store.Error:  # a store older than the console's tables: nobody has an account yet
             found, stale = None, False
         if found is None:
             if req.method == "POST":
@@ -226,13 +225,13 @@ class StaffApp:
     def _writer(self) -> Iterator[Store]:
         """A writer connection for one action; 503 if the nightly run holds the write lock for 5 s."""
         try:
-            store = Store(self.cfg.store.path, timeout=5)
+            store = open_store(self.cfg.store, timeout=5)
         except UnioncatError as exc:
             raise Answer("503 Service Unavailable", f"The store cannot be written just now: {exc}") from None
         try:
             yield store
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except store.Error as exc:
+            if store.busy(exc):
                 raise Answer("503 Service Unavailable", "The nightly run is writing to the store: "
                              "try again in a minute.") from None
             raise
@@ -355,9 +354,8 @@ class StaffApp:
         run's lock; if a run holds it, that run's index stage does it."""
         def work() -> None:
             try:
-                with run_lock(self.cfg.store.path):
-                    with Store(self.cfg.store.path) as store:
-                        index_update(store, self.cfg, None)
+                with open_store(self.cfg.store) as store, store.run_lock():
+                    index_update(store, self.cfg, None)
             except UnioncatError as exc:
                 log.info("the index waits for the nightly run to show a review decision: %s", exc)
             except Exception:  # noqa: BLE001 -- a background thread: logged, the decision itself is kept

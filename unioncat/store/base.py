@@ -1,213 +1,56 @@
-"""The record store: one SQLite database in WAL mode.
+"""The record store's one interface, and the SQL both back ends share.
 
-Tables: ``records`` (one row per member record, keyed by the global id
-``{source_id}.{local_id}``), ``rejects`` (what could not be read, with file,
-position, byte offset, reason and raw bytes), ``loads`` (one row per import or
-harvest run), ``checkpoints`` (harvest resume points).
+Tables (``unioncat.store.schema``): ``records`` (one row per member record, keyed by the
+global id ``{source_id}.{local_id}``), ``rejects`` (what could not be read, with file,
+position, byte offset, reason and raw bytes), ``loads`` (one row per import or harvest run),
+``checkpoints`` (harvest resume points), and what deduplication, holdings, the index's
+datestamps and the staff pages keep (the other modules of this package).
 
-Writes go in batches, one transaction each (``store.batch_size``): a kill -9 loses
-at most the open batch, and because records are upserted by id and compared by
-content hash, running the same import again finishes the job with no duplicates.
+Writes go in batches, one transaction each (``store.batch_size``): a kill -9 loses at most the
+open batch, and because records are upserted by id and compared by content hash, running the
+same import again finishes the job with no duplicates.
 
-    with Store("unioncat.db") as store:
+The statements are standard SQL both SQLite (3.35 or later) and PostgreSQL run as written, with
+``?`` for parameters; what differs (connecting, column types, the write lock, locking a run,
+a few functions) is each back end's module: ``sqlite.py`` and ``postgres.py``.
+
+    with open_store("unioncat.db") as store:
         counts = store.upsert(records, load_id)
 """
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
 
-SCHEMA_VERSION = 4
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    rid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL,
-    local_id TEXT NOT NULL,
-    syntax TEXT NOT NULL,
-    format TEXT NOT NULL,
-    charset TEXT NOT NULL,
-    leader TEXT,
-    raw BLOB NOT NULL,
-    hash BLOB NOT NULL,
-    datestamp TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    notes TEXT,
-    location TEXT,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    last_load INTEGER,
-    protocol_id TEXT
-);
-CREATE INDEX IF NOT EXISTS records_source ON records(source, deleted);
-CREATE INDEX IF NOT EXISTS records_protocol ON records(source, protocol_id);
-CREATE TABLE IF NOT EXISTS rejects (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    location TEXT NOT NULL,
-    position INTEGER,
-    byte_offset INTEGER,
-    line INTEGER,
-    reason TEXT NOT NULL,
-    raw BLOB,
-    load_id INTEGER,
-    created TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rejects_source ON rejects(source, location);
-CREATE TABLE IF NOT EXISTS loads (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    started TEXT NOT NULL,
-    finished TEXT,
-    status TEXT NOT NULL,
-    stats TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS loads_source ON loads(source, id);
-CREATE TABLE IF NOT EXISTS items (
-    item_id TEXT PRIMARY KEY,
-    record_id TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    source TEXT NOT NULL,
-    institution TEXT,
-    branch TEXT,
-    location TEXT,
-    call_number TEXT,
-    barcode TEXT,
-    copy TEXT,
-    volume TEXT,
-    status TEXT NOT NULL,
-    raw_status TEXT,
-    due_date TEXT,
-    count INTEGER NOT NULL DEFAULT 1,
-    updated TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_record ON items(record_id);
-CREATE INDEX IF NOT EXISTS items_origin ON items(origin);
-CREATE INDEX IF NOT EXISTS items_source ON items(source, status);
-CREATE TABLE IF NOT EXISTS availability (
-    item_id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    raw_status TEXT,
-    due_date TEXT,
-    origin TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS live_cache (
-    record_id TEXT PRIMARY KEY,
-    fetched TEXT NOT NULL,
-    outcome TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dedup_records (
-    id TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dedup_keys (
-    key TEXT NOT NULL,
-    id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key);
-CREATE INDEX IF NOT EXISTS dedup_keys_id ON dedup_keys(id);
-CREATE TABLE IF NOT EXISTS dedup_edges (
-    a TEXT NOT NULL,
-    b TEXT NOT NULL,
-    score REAL NOT NULL,
-    PRIMARY KEY (a, b)
-);
-CREATE INDEX IF NOT EXISTS dedup_edges_b ON dedup_edges(b);
-CREATE TABLE IF NOT EXISTS clusters (
-    record_id TEXT PRIMARY KEY,
-    master_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS clusters_master ON clusters(master_id);
-CREATE TABLE IF NOT EXISTS master_ids (
-    seq INTEGER PRIMARY KEY,
-    master_id TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS dedup_overrides (
-    kind TEXT NOT NULL,
-    a TEXT NOT NULL,
-    b TEXT NOT NULL DEFAULT '',
-    created TEXT NOT NULL,
-    PRIMARY KEY (kind, a, b)
-);
-CREATE TABLE IF NOT EXISTS index_dirty (
-    master_id TEXT PRIMARY KEY
-);
-CREATE TABLE IF NOT EXISTS master_stamps (
-    master_id TEXT PRIMARY KEY,
-    stamp TEXT NOT NULL,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    signature TEXT NOT NULL DEFAULT '',
-    sets TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS master_stamps_stamp ON master_stamps(stamp, master_id);
-CREATE TABLE IF NOT EXISTS master_sets (
-    spec TEXT NOT NULL,
-    stamp TEXT NOT NULL,
-    master_id TEXT NOT NULL,
-    PRIMARY KEY (spec, stamp, master_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dedup_near (
-    a TEXT NOT NULL,
-    b TEXT NOT NULL,
-    score REAL NOT NULL,
-    title REAL NOT NULL,
-    why TEXT NOT NULL,
-    PRIMARY KEY (a, b)
-);
-CREATE INDEX IF NOT EXISTS dedup_near_b ON dedup_near(b);
-CREATE TABLE IF NOT EXISTS staff_users (
-    name TEXT PRIMARY KEY,
-    hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    created TEXT NOT NULL,
-    changed TEXT NOT NULL,
-    last_login TEXT
-);
-CREATE TABLE IF NOT EXISTS staff_sessions (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created REAL NOT NULL,
-    seen REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staff_failures (
-    who TEXT NOT NULL,
-    at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS staff_failures_who ON staff_failures(who, at);
-CREATE TABLE IF NOT EXISTS dedup_log (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    a TEXT NOT NULL,
-    b TEXT NOT NULL DEFAULT '',
-    masters TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    source TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    updated TEXT NOT NULL
-);
-"""
 _IN_CHUNK = 500
 _RECORD_COLUMNS = ("id, source, local_id, raw, syntax, format, charset, datestamp, deleted, notes,"
                    " first_seen, last_seen, updated, location")
 _UNSEEN = "(last_load IS NULL OR last_load < ?)"  # no load since the given one saw the record
-# Columns added after a table first shipped: (table, column, type); _migrate adds them.
-_ADDED_COLUMNS = (("records", "protocol_id", "TEXT"),)
-ChangeHook = Callable[[sqlite3.Connection, list[SourceRecord], list[str]], None]
+
+
+class Cursor(Protocol):
+    """What a statement returns, in both back ends."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A back end's connection as this package uses it (``?`` parameters, autocommit unless
+    a transaction was begun)."""
+
+    def execute(self, sql: str, args: Any = ..., /) -> Any: ...
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+    def close(self) -> None: ...
+
 
 
 def in_chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
@@ -225,67 +68,69 @@ def _stored(row: Sequence[Any]) -> StoredRecord:
                         updated=row[12], location=row[13] or "")
 
 
-class Store:
-    """The SQLite record store.
+class StoreCore:
+    """The record store's core: transactions, records, loads, rejects, checkpoints (the
+    other modules of this package add their tables' methods; ``Store`` is all of them).
 
-    ``Store(path)`` is the writer's connection (the nightly run, imports, feeds): it
-    creates or upgrades the schema, and only then writes on opening.
-    ``Store(path, readonly=True)`` is a server's: it never writes, so it never waits
-    on the nightly writer (WAL readers see the last committed state)."""
+    ``open_store(location)`` opens one: a path is the embedded SQLite store, a
+    ``postgresql://`` URL the shared PostgreSQL one.  Without ``readonly`` it is a writer's
+    (the nightly run, imports, feeds, staff actions): it creates or upgrades the schema on
+    opening, and only then writes.  A ``readonly`` store is a server's: it never writes, so it
+    never waits on the nightly writer (it reads the last committed state)."""
 
-    def __init__(self, path: str, *, wal: bool = True, readonly: bool = False,
-                 timeout: float = 30.0) -> None:
-        self.path = path
-        self.readonly = readonly
+    Error: tuple[type[BaseException], ...] = ()  # the back end's database errors
+    location: str  # where the store is, for messages (a URL without its password)
+    readonly: bool
+    db: Connection  # the back end's connection: for the modules of this package only
+    backend: str = ""  # "sqlite" or "postgresql"
+
+    # what each back end provides -------------------------------------------------------
+    def begin(self) -> None:
+        """Begin a write transaction, taking the store's write lock where it has one."""
+        raise NotImplementedError
+
+    def run_lock(self) -> AbstractContextManager[None]:
+        """Hold the lock of a whole run (one nightly run at a time); fail at once if another
+        process holds it."""
+        raise NotImplementedError
+
+    def concat(self, column: str, separator: str) -> str:
+        """Return the SQL aggregate joining a column's values with a one-character separator."""
+        raise NotImplementedError
+
+    def temp_table(self, name: str, columns: str) -> str:
+        """Create (if need be) and empty a temporary table of this connection; return its name."""
+        raise NotImplementedError
+
+    def busy(self, exc: BaseException) -> bool:
+        """Return True if a database error means another writer holds a lock (try again later)."""
+        raise NotImplementedError
+
+    def renamed(self, old: str, new: str) -> None:
+        """Called after table ``old`` was renamed ``new`` (in the same transaction)."""
+
+    @property
+    def path(self) -> str:
+        """Where the store is (kept for messages and callers that print it)."""
+        return self.location
+
+    # transactions ------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write transaction: committed at the end, rolled back on any exception."""
+        self.begin()
         try:
-            if readonly:
-                if not os.path.exists(path):
-                    raise StoreError(f"{path}: no record store here (run `unioncat run` or "
-                                     "`unioncat import` first)")
-                self.db = sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True,
-                                          isolation_level=None, timeout=timeout,
-                                          check_same_thread=True)
-                self._check_version()
-                return
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
-            if wal and self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            if self._check_version() < SCHEMA_VERSION:
-                # Only a new or older store is written on opening: an up-to-date one is
-                # opened without taking the write lock the nightly run may be holding.
-                with self.db:
-                    self.db.execute("BEGIN IMMEDIATE")
-                    if self._check_version() < SCHEMA_VERSION:
-                        self._migrate()
-                        for statement in _SCHEMA.split(";"):
-                            if statement.strip():
-                                self.db.execute(statement)
-                        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
-
-    def _check_version(self) -> int:
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema {version} is newer than this unioncat "
-                             f"({SCHEMA_VERSION}); upgrade unioncat")
-        return version
-
-    def _migrate(self) -> None:
-        """Add columns that later versions introduced to an existing store."""
-        for table, column, kind in _ADDED_COLUMNS:
-            cols = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
-            if cols and column not in cols:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        self.db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the connection."""
         self.db.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Any:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -294,9 +139,9 @@ class Store:
     # loads ---------------------------------------------------------------------
     def start_load(self, source: str, kind: str) -> int:
         """Record the start of an import or harvest; return its id."""
-        cur = self.db.execute("INSERT INTO loads(source, kind, started, status) VALUES (?,?,?,?)",
-                              (source, kind, now(), "running"))
-        return int(cur.lastrowid or 0)
+        row = self.db.execute("INSERT INTO loads(source, kind, started, status) VALUES (?,?,?,?) RETURNING id",
+                              (source, kind, now(), "running")).fetchone()
+        return int(row[0])
 
     def finish_load(self, load_id: int, stats: dict[str, Any], error: str = "",
                     status: str = "") -> None:
@@ -307,20 +152,20 @@ class Store:
 
     # records -------------------------------------------------------------------
     def upsert(self, records: Sequence[SourceRecord], load_id: int,
-               on_change: ChangeHook | None = None) -> dict[str, int]:
+               on_change: Callable[[Any, list[SourceRecord], list[str]], None] | None = None) -> dict[str, int]:
         """Write a batch in one transaction; return counts of new, updated, unchanged,
         deleted (newly marked), repeated (an identical record seen earlier in the same
         load) and renamed (a different record whose id was already used in this load,
         kept as ``ID#2``, ``ID#3`` ...).
 
-        ``on_change(db, changed, gone)`` runs inside the same transaction with the
+        ``on_change(store, changed, gone)`` runs inside the same transaction with the
         records whose content changed and the ids newly marked deleted, so data
         derived from records (holdings) never disagrees with them after a crash."""
         counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "repeated": 0,
                   "renamed": 0}
         stamp = now()
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.begin()
             existing = self._existing([r.global_id for r in records])
             inserts, updates, touches = [], [], []
             changed: list[SourceRecord] = []
@@ -368,9 +213,9 @@ class Store:
                 " updated=?, last_load=? WHERE id=?", updates)
             self.db.executemany("UPDATE records SET last_seen=?, last_load=? WHERE id=?", touches)
             if on_change is not None and (changed or gone):
-                on_change(self.db, changed, gone)
+                on_change(self, changed, gone)
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except self.Error as exc:
             self._rollback()
             raise StoreError(f"{self.path}: writing records failed: {exc}") from exc
         except BaseException:
@@ -415,21 +260,19 @@ class Store:
 
     def mark_unlisted_deleted(self, source: str, listed: set[str]) -> int:
         """Mark deleted every live record of a source whose protocol id is not listed."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS listed (pid TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM temp.listed")
-        self.db.executemany("INSERT OR IGNORE INTO temp.listed VALUES (?)", ((p,) for p in listed))
+        table = self.temp_table("listed", "pid TEXT PRIMARY KEY")
+        self.db.executemany(f"INSERT INTO {table} VALUES (?) ON CONFLICT DO NOTHING", ((p,) for p in listed))
         return self._mark_deleted(source, "protocol_id IS NOT NULL AND protocol_id NOT IN"
-                                  " (SELECT pid FROM temp.listed)", ())
+                                  f" (SELECT pid FROM {table})", ())
 
     def _mark_deleted(self, source: str, condition: str, args: tuple[object, ...]) -> int:
         stamp = now()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
+        with self.write():
             cur = self.db.execute(f"UPDATE records SET deleted=1, updated=? WHERE source=? AND"
                                   f" deleted=0 AND {condition}", (stamp, source, *args))
             self.db.execute("DELETE FROM items WHERE origin IN (SELECT id FROM records WHERE"
                             " source=? AND deleted=1 AND updated=?)", (source, stamp))
-        return cur.rowcount
+        return int(cur.rowcount)
 
     def _claim_id(self, rec: SourceRecord, digest: bytes,
                   existing: dict[str, tuple[bytes, int, int | None]],
@@ -466,7 +309,7 @@ class Store:
     def _rollback(self) -> None:
         try:
             self.db.execute("ROLLBACK")
-        except sqlite3.Error:
+        except self.Error:
             pass
 
     def get(self, gid: str) -> StoredRecord | None:
@@ -514,7 +357,7 @@ class Store:
                 " load_id, created) VALUES (?,?,?,?,?,?,?,?,?)",
                 [(r.source_id, r.location, r.position, r.offset, r.line, r.reason, r.raw, load_id,
                   stamp) for r in rejects])
-        except sqlite3.Error as exc:
+        except self.Error as exc:
             raise StoreError(f"{self.path}: writing rejects failed: {exc}") from exc
 
     def rejects(self, source: str) -> list[dict[str, Any]]:
@@ -587,5 +430,6 @@ class Store:
         if state is None:
             self.db.execute("DELETE FROM checkpoints WHERE source=?", (source,))
         else:
-            self.db.execute("INSERT OR REPLACE INTO checkpoints(source, state, updated) VALUES (?,?,?)",
+            self.db.execute("INSERT INTO checkpoints(source, state, updated) VALUES (?,?,?) ON CONFLICT (source)"
+                            " DO UPDATE SET state=excluded.state, updated=excluded.updated",
                             (source, json.dumps(state), now()))

@@ -1,0 +1,138 @@
+"""Masters' OAI-PMH datestamps and sets (``master_stamps``, ``master_sets``): the SQL of
+``unioncat.index.stamps``, for both back ends."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from unioncat.store.base import StoreCore
+
+CHUNK = 1000  # masters per write transaction: a server never waits long behind the run
+
+
+class Published(NamedTuple):
+    """One master record as an index run wrote it."""
+
+    master_id: str
+    signature: str
+    sets: tuple[str, ...]
+
+
+class Stamp(NamedTuple):
+    master_id: str
+    stamp: str
+    deleted: bool
+    sets: tuple[str, ...]
+
+
+class StampStore(StoreCore):
+    """Datestamps and sets."""
+
+    def stamp_published(self, published: list[Published], gone: list[str], everything: bool, stamp: str) -> int:
+        """Give ``stamp`` to the masters written whose signature or sets changed, and to the ones
+        removed (with ``everything``, every published master not written); return how many."""
+        changed = 0
+        for i in range(0, max(len(published), 1), CHUNK):
+            with self.write():
+                for master, sig, sets in published[i:i + CHUNK]:
+                    row = self._stamp_row(master)
+                    joined = " ".join(sets)
+                    if row and not row[1] and row[2] == sig and row[3] == joined:
+                        continue
+                    self._move(master, row, stamp, sets)
+                    self.db.execute("INSERT INTO master_stamps(master_id, stamp, deleted, signature, sets)"
+                                    " VALUES (?,?,0,?,?) ON CONFLICT (master_id) DO UPDATE SET stamp=excluded.stamp,"
+                                    " deleted=0, signature=excluded.signature, sets=excluded.sets",
+                                    (master, stamp, sig, joined))
+                    changed += 1
+        removed = list(gone)
+        if everything:
+            written = {p.master_id for p in published}
+            removed += [m for (m,) in self.db.execute("SELECT master_id FROM master_stamps WHERE deleted=0")
+                        if m not in written]
+        for i in range(0, len(removed), CHUNK):
+            with self.write():
+                for master in removed[i:i + CHUNK]:
+                    row = self._stamp_row(master)
+                    if row is None or row[1]:
+                        continue  # never published, or deleted already
+                    self._move(master, row, stamp, tuple(row[3].split()))  # a deleted record stays in its last sets
+                    self.db.execute("UPDATE master_stamps SET stamp=?, deleted=1, signature='' WHERE master_id=?",
+                                    (stamp, master))
+                    changed += 1
+        return changed
+
+    def _stamp_row(self, master: str) -> tuple[str, int, str, str] | None:
+        row = self.db.execute("SELECT stamp, deleted, signature, sets FROM master_stamps WHERE master_id=?",
+                              (master,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _move(self, master: str, row: tuple[str, int, str, str] | None, stamp: str, sets: tuple[str, ...]) -> None:
+        """Put a master's set rows at its new datestamp (each row found by its primary key)."""
+        if row is not None:
+            self.db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?",
+                                [(spec, row[0], master) for spec in row[3].split()])
+        self.db.executemany("INSERT INTO master_sets(spec, stamp, master_id) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                            [(spec, stamp, master) for spec in sets])
+
+    def stamps_empty(self) -> bool:
+        """Return True if no master was ever stamped (a store from before datestamps)."""
+        return self.db.execute("SELECT 1 FROM master_stamps LIMIT 1").fetchone() is None
+
+    def earliest_stamp(self) -> str | None:
+        row = self.db.execute("SELECT min(stamp) FROM master_stamps").fetchone()
+        return str(row[0]) if row and row[0] else None
+
+    def master_stamp(self, master: str) -> Stamp | None:
+        row = self.db.execute("SELECT master_id, stamp, deleted, sets FROM master_stamps WHERE master_id=?",
+                              (master,)).fetchone()
+        return Stamp(row[0], row[1], bool(row[2]), tuple(row[3].split())) if row else None
+
+    def stamp_page(self, since: str, until: str, spec: str | None, after: tuple[str, str] | None,
+                   limit: int) -> list[Stamp]:
+        """Return up to ``limit`` masters stamped within [since, until] (in ``spec``, if given),
+        in datestamp order, after the (datestamp, master id) a previous page ended with."""
+        rows = self.db.execute(*stamp_page_query(since, until, spec, after, limit))
+        return [Stamp(r[0], r[1], bool(r[2]), tuple(r[3].split())) for r in rows]
+
+    def stamp_count(self, since: str, until: str, spec: str | None) -> int:
+        where, args = _where(since, until, spec, None)
+        return int(self.db.execute(f"SELECT count(*) {where}", args).fetchone()[0])
+
+    def set_specs(self) -> list[str]:
+        """Return every set that has a master (one index seek per set, not a scan of the table)."""
+        out: list[str] = []
+        row = self.db.execute("SELECT min(spec) FROM master_sets").fetchone()
+        while row and row[0]:
+            out.append(row[0])
+            row = self.db.execute("SELECT min(spec) FROM master_sets WHERE spec > ?", (row[0],)).fetchone()
+        return out
+
+
+def _where(since: str, until: str, spec: str | None, after: tuple[str, str] | None) -> tuple[str, list[str]]:
+    """Return the FROM and WHERE of a selective listing (rows ``s``: a set's rows, or every
+    master's) and its arguments; ``master_sets`` rows carry their master's datestamp."""
+    source = "master_sets s" if spec else "master_stamps s"
+    clauses, args = (["s.spec = ?"], [spec]) if spec else ([], [])
+    # After a page, the row value alone is the lower bound: with ``s.stamp >= ?`` beside it
+    # SQLite seeks on the datestamp only and steps over every master of that datestamp that
+    # went before (a night stamps most of them alike), so each page of a harvest cost more.
+    # A page's last datestamp is within the window, so that bound holds without saying.
+    if after is not None:
+        clauses.append("(s.stamp, s.master_id) > (?, ?)")
+        args += list(after)
+    else:
+        clauses.append("s.stamp >= ?")
+        args.append(since)
+    clauses.append("s.stamp <= ?")
+    args.append(until)
+    return f"FROM {source} WHERE {' AND '.join(clauses)}", args
+
+
+def stamp_page_query(since: str, until: str, spec: str | None, after: tuple[str, str] | None,
+                     limit: int) -> tuple[str, list[str | int]]:
+    """Return the SQL of ``StampStore.stamp_page`` and its arguments."""
+    where, args = _where(since, until, spec, after)
+    if spec:  # a set's rows name the master; its deletion and sets are in its own row
+        where = where.replace("master_sets s", "master_sets s JOIN master_stamps m ON m.master_id = s.master_id", 1)
+    columns = "m.master_id, m.stamp, m.deleted, m.sets" if spec else "s.master_id, s.stamp, s.deleted, s.sets"
+    return f"SELECT {columns} {where} ORDER BY s.stamp, s.master_id LIMIT ?", [*args, limit]
