@@ -18,16 +18,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
 
-# System packages the tests need: the test peers (Zebra, yaz-client, yaz-ztest) and the browser
-# tests' Debian chromium and chromium-driver; root on Debian.
+# System packages the tests need: the test peers (Zebra, yaz-client, yaz-ztest), the browser
+# tests' Debian chromium and chromium-driver, and PostgreSQL's server (the store tests run against
+# a throwaway cluster the tests start and stop: tests/postgres.py); root on Debian.
 system-deps:
 	@if command -v yaz-client >/dev/null && command -v zebrasrv >/dev/null && \
-	    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	    [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    yaz idzebra-2.0 chromium chromium-driver >/dev/null; \
-	else echo "need yaz, idzebra-2.0, chromium and chromium-driver: run" \
-	  "'sudo apt-get install yaz idzebra-2.0 chromium chromium-driver'"; exit 1; fi
+	    yaz idzebra-2.0 chromium chromium-driver postgresql >/dev/null; \
+	else echo "need yaz, idzebra-2.0, chromium, chromium-driver and postgresql: run" \
+	  "'sudo apt-get install yaz idzebra-2.0 chromium chromium-driver postgresql'"; exit 1; fi
 
 # axe-core for the accessibility checks in the browser tests (axe-selenium-python bundles a 2018 one).
 AXE_VERSION := 4.11.4

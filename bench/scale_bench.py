@@ -2,7 +2,7 @@
 """How the embedded default (SQLite + tantivy) grows: a synthetic consortium of N member records,
 the full nightly run, a 1% incremental run, query latency, sizes on disk.
 
-    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR]
+    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR] [--postgresql]
 
 The consortium is built from the 200,000 LoC records (../shared/data): each work is held by one to
 three of the members, each copy catalogued differently as bench/dedup_eval.py does it (ISBN forms,
@@ -132,21 +132,29 @@ PEAK = ("import atexit, resource, runpy, sys\n"
         "runpy.run_module('unioncat', run_name='__main__')\n")
 
 
-def run(cfg: Path) -> tuple[float, float, dict[str, object]]:
+def run(cfg: Path, *extra: str) -> tuple[float, float, dict[str, object]]:
     """Run `unioncat run` in a child; return seconds, its peak RSS in MiB (the largest of the run's
     process and its workers) and the run's own record of its stages."""
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", PEAK, "--config", str(cfg), "run", "--json"],
+    out = subprocess.run([sys.executable, "-c", PEAK, "--config", str(cfg), "run", "--json", *extra],
                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     seconds = time.monotonic() - started
     if out.returncode:
         raise SystemExit(f"unioncat run failed:\n{out.stderr[-3000:]}")
     peak = max(int(line.split("=")[1]) for line in out.stderr.splitlines() if line.startswith("PEAK_RSS_KB="))
+    from unioncat.config import load_config
     from unioncat.store import open_store
 
-    with open_store(str(cfg.parent / "store.db"), readonly=True) as store:
+    with open_store(load_config(str(cfg)).store, readonly=True) as store:
         last = store.last_run() or {}
     return seconds, peak / 1024, last
+
+
+def pg_size(url: str) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]) / 2**20
 
 
 def du(path: Path) -> float:
@@ -159,6 +167,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--members", type=int, default=4)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    ap.add_argument("--postgresql", action="store_true", help="a PostgreSQL store (a throwaway cluster)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -169,13 +178,19 @@ def main() -> None:
     print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
           flush=True)
     cfg = work / "unioncat.toml"
-    cfg.write_text(f'[store]\npath = "{work}/store.db"\n[index]\npath = "{work}/index"\n' + "".join(
+    url = ""
+    if args.postgresql:
+        from tests.postgres import cluster
+
+        url = cluster().database()
+    cfg.write_text(f'[store]\npath = "{work}/store.db"\n' + (f'url = "{url}"\n' if url else "") + '[index]\npath = "{work}/index"\n' + "".join(
         f'[[source]]\nid = "M{i}"\nname = "Member {i}"\ntype = "file"\npath = "{data}/M{i}.mrc"\n'
         for i in range(1, args.members + 1)), encoding="utf-8")
-    full, full_rss, full_run = run(cfg)
+    workers = ("--workers", "2") if url else ()
+    full, full_rss, full_run = run(cfg, *workers)
     changed = touch_one_percent(data)
-    incremental, inc_rss, inc_run = run(cfg)
-    sizes = {"store MiB": du(work / "store.db"), "index MiB": du(work / "index")}
+    incremental, inc_rss, inc_run = run(cfg, *workers)
+    sizes = {"store MiB": pg_size(url) if url else du(work / "store.db"), "index MiB": du(work / "index")}
 
     from unioncat.config import load_config
     from unioncat.index.search import run_search
@@ -213,7 +228,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(20)
-    row = {"records": args.records, "members": args.members,
+    row = {"records": args.records, "members": args.members, "store": "postgresql" if url else "sqlite",
            "full run s": round(full), "full peak RSS MiB": round(full_rss),
            "full stages s": {s["stage"]: s["seconds"] for s in full_run.get("stages", [])},  # type: ignore[attr-defined]
            "1% changed": changed, "incremental run s": round(incremental),

@@ -57,11 +57,40 @@ def toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The store back end a test runs against: a module whose tests are store behaviour says
+    ``pytestmark = pytest.mark.usefixtures("store_backend")`` and each runs on both (a test
+    about one back end only parametrizes ``store_backend`` itself)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def write_config(tmp_path: Path) -> Callable[..., Path]:
-    """Write a unioncat.toml with a store in tmp_path and the given sources."""
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., str]:
+    """Return where a test's store of a name is: a file in tmp_path (SQLite), or a fresh empty
+    database of the tests' throwaway PostgreSQL cluster (the same one for the same name)."""
+    backend = request.getfixturevalue("store_backend") if "store_backend" in request.fixturenames else "sqlite"
+    made: dict[str, str] = {}
+
+    def at(name: str = "store.db") -> str:
+        if backend != "postgresql":
+            return str(tmp_path / name)
+        if name not in made:
+            from tests.postgres import cluster
+
+            made[name] = cluster().database()
+        return made[name]
+    return at
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, store_at: Callable[..., str]) -> Callable[..., Path]:
+    """Write a unioncat.toml with a store in tmp_path (or the test's PostgreSQL database) and the
+    given sources."""
     def write(*sources: dict[str, Any], extra: str = "") -> Path:
-        lines = ["[store]", f'path = "{tmp_path / "store.db"}"', "batch_size = 50",
+        location = store_at()
+        url = f'url = "{location}"' if location.startswith("postgresql://") else ""
+        lines = ["[store]", f'path = "{tmp_path / "store.db"}"', url, "batch_size = 50",
                  "[index]", f'path = "{tmp_path / "index"}"', extra]
         for src in sources:
             lines.append("[[source]]")
@@ -93,8 +122,25 @@ def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo consortium, run and with CITY's status feed loaded: one copy per test module."""
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo consortium, run and with CITY's status feed loaded: one copy per test module
+    (per store back end, in a module that names ``STORE_BACKENDS``)."""
     from tests.support.demo_site import demo_site
 
-    return demo_site(tmp_path_factory.mktemp("site"))
+    backend = getattr(request, "param", "sqlite")
+    url = ""
+    if backend == "postgresql":
+        from tests.postgres import cluster
+
+        url = cluster().database()
+    return demo_site(tmp_path_factory.mktemp("site"), store_url=url)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with ``STORE_BACKENDS = ("sqlite", "postgresql")`` runs its demo-site tests on each."""
+    backends = getattr(metafunc.module, "STORE_BACKENDS", None)
+    only = metafunc.definition.get_closest_marker("store_backends")  # a test about some back ends only
+    if only is not None:
+        backends = only.args
+    if backends and "site" in metafunc.fixturenames:
+        metafunc.parametrize("site", backends, indirect=True, scope="module")

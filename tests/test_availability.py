@@ -15,6 +15,9 @@ HOLD = Path(__file__).parent / "data" / "holdings"
 RECORD = "VILL.01-0121680"  # barcode 30007004327143 in its 949
 ZREC = "Z.73090924 //r82"  # the one of yaz-ztest's first three records with OPAC holdings
 
+# Items, feeds and live refreshes are kept in the store: every test here runs on both back ends.
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 
 @pytest.fixture
 def vill(write_config, run_cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]

@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 
 import pymarc
+import pytest
 from pymarc import Field, Indicators, Subfield
 
 from unioncat.dedup.normalize import edition_number, fold, number_in
 from unioncat.identifiers import isbn13
 from unioncat.models import DedupRecord
 from tests.conftest import MARC
+
+# Deduplication lives in the store's tables: every test here runs against both back ends.
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def book(control: str, title: str, *, author: str = "Smith, John.", isbn: str = "",
@@ -136,8 +140,9 @@ def test_incremental_runs_equal_a_full_rebuild(tmp_path: Path, write_config, run
     assert run_cli(cfg, "import", "B").exit_code == 0
     # b4 is gone from the drop: a full import of a drop does not delete; mark it by hand the
     # way a harvest --full would.
+    from unioncat.config import load_config
     from unioncat.store import open_store
-    with open_store(str(tmp_path / "store.db")) as store:
+    with open_store(load_config(str(cfg)).store) as store:
         store.db.execute("UPDATE records SET deleted=1, updated='2999-01-01T00:00:00.000Z' WHERE id='B.b4'")
     incremental = json.loads(run_cli(cfg, "dedup", "--json").stdout)
     assert incremental["full"] is False and incremental["processed"] == 2  # b1 changed, b5 new
@@ -221,7 +226,7 @@ def test_the_decision_cache_is_bounded(tmp_path: Path, write_config, run_cli) ->
 
     cfg = setup(tmp_path, write_config, run_cli)
     expected = clusters(run_cli, cfg, tmp_path)
-    with open_store(str(tmp_path / "store.db")) as store:
+    with open_store(load_config(str(cfg)).store) as store:
         dedup = Deduplicator(store, load_config(str(cfg)))
         dedup.decision_cache_size = 3
         sizes: list[int] = []
@@ -274,6 +279,7 @@ def test_a_typo_in_the_title_still_meets_its_copy() -> None:
     assert blocking_keys(right) & blocking_keys(typo)
 
 
+@pytest.mark.parametrize("store_backend", ["sqlite"])  # reads SQLite's query plan
 def test_a_full_run_clusters_with_its_edges_indexed_both_ways(tmp_path: Path, write_config, run_cli,  # type: ignore[no-untyped-def]
                                                              monkeypatch) -> None:
     """Clustering reads each record's edges by either end; in a full run the staged edges had
@@ -294,6 +300,6 @@ def test_a_full_run_clusters_with_its_edges_indexed_both_ways(tmp_path: Path, wr
         return groups(self, components)
 
     monkeypatch.setattr(Deduplicator, "_groups", watched)
-    with open_store(str(load_config(str(cfg)).store.path)) as store:
+    with open_store(load_config(str(cfg)).store) as store:
         Deduplicator(store, load_config(str(cfg))).run(full=True)
     assert plans and not any(p.startswith("SCAN") for p in plans), plans

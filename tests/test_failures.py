@@ -6,7 +6,6 @@ import gzip
 import itertools
 import json
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 from unioncat.loading import load
 from unioncat.models import SourceRecord, content_hash
-from unioncat.store import open_store
+from unioncat.store import Store, open_store
 from tests.conftest import MARC, ROOT
 from tests.support.faulty_oai import FaultyOAI
 
@@ -30,9 +29,10 @@ def records(n: int) -> list[pymarc.Record]:
         return list(itertools.islice(pymarc.MARCReader(fh), n))
 
 
-def loads(store: Path, source: str) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(store) as db:
-        return db.execute("SELECT status, error FROM loads WHERE source=? ORDER BY id", (source,)).fetchall()
+def loads(location: Path | str, source: str) -> list[tuple[str, str | None]]:
+    with open_store(str(location), readonly=True) as store:
+        return [(r[0], r[1]) for r in store.db.execute("SELECT status, error FROM loads WHERE source=? ORDER BY id",
+                                                       (source,))]
 
 
 def status_of(run_cli: Any, cfg: Path) -> dict[str, dict[str, Any]]:
@@ -103,38 +103,41 @@ def _recs(n: int) -> Iterator[SourceRecord]:
                            charset="utf-8", leader=str(rec.leader), hash=content_hash(raw))
 
 
-def test_any_exception_fails_the_load_and_keeps_what_came_before(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("store_backend")
+def test_any_exception_fails_the_load_and_keeps_what_came_before(store_at) -> None:  # type: ignore[no-untyped-def]
     def items() -> Iterator[SourceRecord]:
         yield from _recs(5)
         raise RuntimeError("a bug in a harvester")
 
-    with open_store(str(tmp_path / "s.db")) as store:
+    with open_store(store_at("s.db")) as store:
         stats = load(store, "A", items(), batch_size=2)
         assert stats.error == "RuntimeError: a bug in a harvester" and store.count("A") == 5
-    assert loads(tmp_path / "s.db", "A") == [("failed", "RuntimeError: a bug in a harvester")]
+    assert loads(store_at("s.db"), "A") == [("failed", "RuntimeError: a bug in a harvester")]
 
 
-def test_ctrl_c_closes_the_load_as_interrupted(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("store_backend")
+def test_ctrl_c_closes_the_load_as_interrupted(store_at) -> None:  # type: ignore[no-untyped-def]
     def items() -> Iterator[SourceRecord]:
         yield from _recs(3)
         raise KeyboardInterrupt
 
-    with open_store(str(tmp_path / "s.db")) as store, pytest.raises(KeyboardInterrupt):
+    with open_store(store_at("s.db")) as store, pytest.raises(KeyboardInterrupt):
         load(store, "A", items())
-    assert loads(tmp_path / "s.db", "A") == [("interrupted", "interrupted")]
+    assert loads(store_at("s.db"), "A") == [("interrupted", "interrupted")]
 
 
-def test_a_failed_upsert_rolls_back_on_any_exception(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("store_backend")
+def test_a_failed_upsert_rolls_back_on_any_exception(store_at) -> None:  # type: ignore[no-untyped-def]
     """Only sqlite3 errors rolled back: a hook's exception left the transaction open, and
     the next write on the connection failed ("cannot start a transaction within a transaction")."""
-    def hook(db: sqlite3.Connection, changed: list[SourceRecord], gone: list[str]) -> None:
+    def hook(store: Store, changed: list[SourceRecord], gone: list[str]) -> None:
         raise RuntimeError("holdings extraction failed")
 
     recs = list(_recs(4))
-    with open_store(str(tmp_path / "s.db")) as store:
+    with open_store(store_at("s.db")) as store:
         with pytest.raises(RuntimeError):
             store.upsert(recs[:2], 1, hook)
-        assert store.count("A") == 0 and not store.db.in_transaction
+        assert store.count("A") == 0
         assert store.upsert(recs[2:], 1)["new"] == 2
 
 

@@ -12,9 +12,15 @@ from pathlib import Path
 
 from lxml import etree
 import pymarc
+import pytest
 
 from unioncat.marc.iso2709 import encode_record, iter_chunks, parse_fields
+from unioncat.errors import UnioncatError
+from unioncat.models import SourceRecord
 from unioncat.store import open_store
+
+# Every test here runs against both store back ends (SQLite and the throwaway PostgreSQL).
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def status(run_cli, config: Path) -> dict:  # type: ignore[no-untyped-def]
@@ -81,11 +87,12 @@ def test_bad_records_listed_by_rejects_with_file_and_position(write_config, run_
     assert status(run_cli, cfg)["BAD"]["rejects"] == 3
 
 
-def test_records_without_001_get_stable_content_hash_ids(write_config, run_cli,  # type: ignore[no-untyped-def]
+def test_records_without_001_get_stable_content_hash_ids(write_config, run_cli, store_at,  # type: ignore[no-untyped-def]
                                                          marc_dir: Path, tmp_path: Path) -> None:
     cfg = write_config({"id": "X", "path": str(marc_dir / "marcxml_several_roots_evergreen.xml")})
     import_json(run_cli, cfg, "X")
-    ids = sorted(open_store(str(tmp_path / "store.db")).ids("X"))
+    with open_store(store_at()) as store:
+        ids = sorted(store.ids("X"))
     assert len(ids) == 7 and sum(i.startswith("X.hash-") for i in ids) == 4
     assert "X.21061" in ids
     again = import_json(run_cli, cfg, "X")
@@ -144,42 +151,42 @@ def _many_records(marc_dir: Path, copies: int) -> bytes:
     return bytes(out)
 
 
-def test_kill_9_mid_import_then_rerun_gives_exact_counts(write_config, marc_dir: Path,  # type: ignore[no-untyped-def]
-                                                          tmp_path: Path) -> None:
+def test_kill_9_mid_import_then_rerun_gives_exact_counts(write_config, marc_dir: Path, store_at,  # type: ignore[no-untyped-def]
+                                                          store_backend: str, tmp_path: Path) -> None:
     drop = tmp_path / "big.mrc"
     drop.write_bytes(_many_records(marc_dir, 300))  # 30,000 records
     cfg = write_config({"id": "K", "path": str(drop)})
     cmd = [sys.executable, "-m", "unioncat", "--config", str(cfg), "import", "K"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db = tmp_path / "store.db"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         time.sleep(0.05)
-        if db.exists():
-            try:
-                n = sqlite3.connect(db).execute("SELECT count(*) FROM records").fetchone()[0]
-            except sqlite3.Error:
-                continue
-            if n >= 2000:
-                break
+        try:
+            with open_store(store_at(), readonly=True) as reader:
+                if reader.count() >= 2000:
+                    break
+        except UnioncatError:
+            continue  # not created yet
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    with sqlite3.connect(db) as conn:
-        partial = conn.execute("SELECT count(*) FROM records").fetchone()[0]
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with open_store(store_at(), readonly=True) as reader:
+        partial = reader.count()
+    if store_backend == "sqlite":
+        with sqlite3.connect(tmp_path / "store.db") as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert 0 < partial < 30000, partial
     assert partial % 50 == 0  # whole batches only (batch_size = 50)
     done = subprocess.run(cmd + ["--json"], env=env, capture_output=True, text=True, check=True)
     stats = json.loads(done.stdout)["imports"][0]
     assert (stats["new"], stats["unchanged"]) == (30000 - partial, partial)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*), count(DISTINCT id) FROM records").fetchone() == (30000, 30000)
-        load = conn.execute("SELECT status FROM loads ORDER BY id").fetchall()
-    assert load == [("running",), ("ok",)]  # the killed run is visibly unfinished
+    with open_store(store_at(), readonly=True) as reader:
+        assert reader.count() == len(set(reader.ids("K"))) == 30000
+        load = [r[0] for r in reader.db.execute("SELECT status FROM loads ORDER BY id")]
+    assert load == ["running", "ok"]  # the killed run is visibly unfinished
 
 
-def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path,  # type: ignore[no-untyped-def]
+def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path, store_at,  # type: ignore[no-untyped-def]
                                         tmp_path: Path) -> None:
     # Two different records with one 001 (aggregated exports), and one exact copy.
     first, second = chunks(marc_dir / "loc_utf8_100.mrc")[:2]
@@ -191,7 +198,8 @@ def test_a_reused_id_keeps_both_records(write_config, run_cli, marc_dir: Path,  
     cfg = write_config({"id": "A", "path": str(drop)})
     stats = import_json(run_cli, cfg, "A")
     assert (stats["new"], stats["renamed"], stats["repeated"]) == (2, 1, 1)
-    ids = sorted(open_store(str(tmp_path / "store.db")).ids("A"))
+    with open_store(store_at()) as store:
+        ids = sorted(store.ids("A"))
     assert ids == ["A.00000002", "A.00000002#2"]  # LoC record 1 has 001 00000002
     again = import_json(run_cli, cfg, "A")
     assert (again["unchanged"], again["renamed"], again["new"]) == (2, 1, 0)
@@ -208,6 +216,7 @@ def test_show_marc_refuses_a_record_iso2709_cannot_hold(write_config, run_cli, m
     assert rec["245"]["a"] == "Masterpieces of modern Chinese fiction, 1919-1949 /"
 
 
+@pytest.mark.parametrize("store_backend", ["sqlite"])
 def test_a_store_without_later_columns_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     with sqlite3.connect(db) as conn:
@@ -220,3 +229,35 @@ def test_a_store_without_later_columns_is_migrated(tmp_path: Path) -> None:
     with open_store(str(db)) as store:
         cols = {r[1] for r in store.db.execute("PRAGMA table_info(records)")}
     assert "protocol_id" in cols
+
+
+def test_a_store_of_the_version_before_is_migrated(store_at, store_backend: str) -> None:  # type: ignore[no-untyped-def]
+    """Schema versions are kept by both back ends: a version 4 store (before items(source, updated))
+    gets version 5's migration when a writer opens it, and keeps its records."""
+    from unioncat.store.schema import SCHEMA_VERSION
+
+    with open_store(store_at()) as store:
+        load = store.start_load("A", "import")
+        store.upsert([SourceRecord("A", "1", b"raw", "iso2709", "marc21", "utf-8", "")], load)
+        store.db.execute("DROP INDEX items_source_updated")
+        if store_backend == "sqlite":
+            store.db.execute("PRAGMA user_version=4")
+        else:
+            store.db.execute("UPDATE unioncat_schema SET version=4")
+    with open_store(store_at()) as store:
+        assert store.count() == 1
+        if store_backend == "sqlite":
+            version = store.db.execute("PRAGMA user_version").fetchone()[0]
+            indexes = {r[1] for r in store.db.execute("PRAGMA index_list(items)")}
+        else:
+            version = store.db.execute("SELECT version FROM unioncat_schema").fetchone()[0]
+            indexes = {r[0] for r in store.db.execute("SELECT indexname FROM pg_indexes WHERE tablename='items'")}
+    assert version == SCHEMA_VERSION == 5 and "items_source_updated" in indexes
+
+
+def test_a_store_from_a_newer_unioncat_is_refused(store_at, store_backend: str) -> None:  # type: ignore[no-untyped-def]
+    with open_store(store_at()) as store:
+        store.db.execute("PRAGMA user_version=99" if store_backend == "sqlite" else "UPDATE unioncat_schema SET version=99")
+    for readonly in (False, True):
+        with pytest.raises(UnioncatError, match="store schema 99 is newer than this unioncat"):
+            open_store(store_at(), readonly=readonly)

@@ -43,9 +43,15 @@ def _titles() -> list[pymarc.Record]:
     raise AssertionError("the sample has fewer than 30 distinct titles")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reports' consortium, on each store back end."""
     root = tmp_path_factory.mktemp("reports")
+    url = ""
+    if request.param == "postgresql":
+        from tests.postgres import cluster
+
+        url = f'url = "{cluster().database()}"\n'
     titles = _titles()
     blocks = []
     for member, held in HOLDS.items():
@@ -63,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         blocks.append(f'[[source]]\nid = "{member}"\nname = "Library {member}"\ntype = "file"\n'
                       f'path = "{root / (member + ".mrc")}"\nholdings = "852"\n')
     config = root / "unioncat.toml"
-    config.write_text(f'[store]\npath = "{root / "store.db"}"\n[index]\npath = "{root / "index"}"\n\n'
+    config.write_text(f'[store]\npath = "{root / "store.db"}"\n{url}[index]\npath = "{root / "index"}"\n\n'
                       + "\n".join(blocks), encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(config), "run", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
 
+from tests.support.demo_site import site_store
 from tests.support.wsgi import Answer, call
 from unioncat.cli import cli
 from unioncat.config import load_config
@@ -22,6 +22,8 @@ from unioncat.staff.app import ACTIONS, PAGES
 
 PASSWORDS = {"vic": "viewer-password-1", "cat": "cataloguer-password-1", "ada": "admin-password-1"}
 ROLES = {"vic": "viewer", "cat": "cataloguer", "ada": "admin"}
+# Accounts, sessions, lockouts and review decisions are kept in the store: on both back ends.
+STORE_BACKENDS = ("sqlite", "postgresql")
 
 
 def unioncat(site: Path, *args: str, stdin: str | None = None) -> str:
@@ -143,8 +145,8 @@ def test_failed_logins_are_slowed_down_and_logged(app: Site, site: Path, caplog:
     assert locked.status == "429 Too Many Requests" and b"try again in" in locked.body
     elsewhere = login(app, "ada", address="10.1.1.1")  # the account is held back from every address
     assert elsewhere.status == "429 Too Many Requests"
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:  # 15 minutes on
-        db.execute("UPDATE staff_failures SET at = at - 901")
+    with site_store(site) as store:  # 15 minutes on
+        store.db.execute("UPDATE staff_failures SET at = at - 901")
     assert login(app, "ada", address="10.9.9.9").status == "303 See Other"
     unknown = login(app, "nobody", "whatever-password")
     assert unknown.status == "401 Unauthorized" and b"do not match" in unknown.body
@@ -152,8 +154,8 @@ def test_failed_logins_are_slowed_down_and_logged(app: Site, site: Path, caplog:
 
 def test_sessions_end(app: Site, site: Path) -> None:
     cookie, _ = session(app, "vic")
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:  # 31 minutes without a request
-        db.execute("UPDATE staff_sessions SET seen = seen - 31 * 60")
+    with site_store(site) as store:  # 31 minutes without a request
+        store.db.execute("UPDATE staff_sessions SET seen = seen - 31 * 60")
     assert call(app, path="/staff/", headers={"Cookie": cookie}).status == "303 See Other"
     cookie, _ = session(app, "vic")
     unioncat(site, "staff", "passwd", "vic", "--password-stdin", stdin=PASSWORDS["vic"] + "\n")
@@ -179,10 +181,10 @@ def test_health_shows_each_member_and_the_last_run(app: Site, site: Path) -> Non
         assert src.name in page
     for stage in ("import CITY", "dedup", "index"):
         assert stage in page
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:
-        city = db.execute("SELECT count(*) FROM records WHERE source='CITY' AND deleted=0").fetchone()[0]
-        db.execute("UPDATE loads SET finished='2020-01-01T00:00:00.000Z' WHERE source='VILL'")
-        items = db.execute("SELECT sum(count) FROM items WHERE source='CITY'").fetchone()[0]
+    with site_store(site) as store:
+        city = store.count("CITY", deleted=False)
+        store.db.execute("UPDATE loads SET finished='2020-01-01T00:00:00.000Z' WHERE source='VILL'")
+        items = store.item_counts("CITY")["items"]
     assert f"{city:,}" in page and f'<td class="n">{items:,}</td>' in page and "built-in method" not in page
     page = call(app, path="/staff/", headers={"Cookie": cookie}).body.decode()
     assert re.search(r"Hillside Village Library.*?not loaded for \d+ days", page, re.S)
@@ -206,13 +208,13 @@ def test_reports_pages_charts_and_csv(app: Site, site: Path) -> None:
 
 def test_rejects_with_the_raw_record(app: Site, site: Path) -> None:
     cookie, _ = session(app, "vic")
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:
-        found = db.execute("SELECT id, source, raw FROM rejects WHERE raw IS NOT NULL LIMIT 1").fetchone()
+    with site_store(site) as store:
+        found = store.db.execute("SELECT id, source, raw FROM rejects WHERE raw IS NOT NULL LIMIT 1").fetchone()
         if found is None:  # the demo's drops may all be clean: put one broken record in, as import would
-            db.execute("INSERT INTO rejects(source, location, position, byte_offset, reason, raw, created)"
-                       " VALUES ('DIST', 'broken.mrc', 7, 1234, 'record length 00999 is not a number', ?,"
-                       " '2026-01-01T00:00:00Z')", (b"00999nam  broken\x1d",))
-            found = db.execute("SELECT id, source, raw FROM rejects WHERE raw IS NOT NULL LIMIT 1").fetchone()
+            store.db.execute("INSERT INTO rejects(source, location, position, byte_offset, reason, raw, created)"
+                             " VALUES ('DIST', 'broken.mrc', 7, 1234, 'record length 00999 is not a number', ?,"
+                             " '2026-01-01T00:00:00Z')", (b"00999nam  broken\x1d",))
+            found = store.db.execute("SELECT id, source, raw FROM rejects WHERE raw IS NOT NULL LIMIT 1").fetchone()
     page = call(app, path="/staff/rejects", query_string=f"member={found[1]}", headers={"Cookie": cookie})
     assert page.status == "200 OK" and f"/staff/rejects/{found[0]}.mrc" in page.body.decode()
     raw = call(app, path=f"/staff/rejects/{found[0]}.mrc", headers={"Cookie": cookie})
@@ -223,8 +225,8 @@ def test_rejects_with_the_raw_record(app: Site, site: Path) -> None:
 
 
 def masters_of(site: Path, *ids: str) -> list[str]:
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:
-        return [db.execute("SELECT master_id FROM clusters WHERE record_id=?", (r,)).fetchone()[0] for r in ids]
+    with site_store(site) as store:
+        return [str(store.master_of(r)) for r in ids]
 
 
 def test_review_decisions_are_logged_and_survive_the_next_run(app: Site, site: Path) -> None:
@@ -234,9 +236,9 @@ def test_review_decisions_are_logged_and_survive_the_next_run(app: Site, site: P
     assert len(pairs) >= 2, "the demo has pairs to review"
     assert "VETO" in page  # the comparator's checks are shown
     vetoed = next((a, b) for a, b in pairs if len(set(masters_of(site, a, b))) == 2)
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:  # a master of two records, merged by the run
-        matched = db.execute("SELECT min(record_id), max(record_id) FROM clusters GROUP BY master_id"
-                             " HAVING count(*) = 2 ORDER BY master_id LIMIT 1").fetchone()
+    with site_store(site) as store:  # a master of two records, merged by the run
+        matched = store.db.execute("SELECT min(record_id), max(record_id) FROM clusters GROUP BY master_id"
+                                   " HAVING count(*) = 2 ORDER BY master_id LIMIT 1").fetchone()
     kept_master = masters_of(site, *matched)[0]
     before_merge = set(masters_of(site, *vetoed))
     for action, (a, b) in (("merge", vetoed), ("apart", matched)):
@@ -282,8 +284,8 @@ def test_staff_accounts_on_the_command_line(site: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(site), "staff", "add", "ada", "--password-stdin"],
                                 input="another-password-1\n")
     assert result.exit_code == 1 and "already an account" in result.output
-    with sqlite3.connect(site.parent / "var" / "store.db") as db:
-        stored = db.execute("SELECT hash FROM staff_users WHERE name='ada'").fetchone()[0]
+    with site_store(site) as store:
+        stored = store.db.execute("SELECT hash FROM staff_users WHERE name='ada'").fetchone()[0]
     assert stored.startswith("$argon2id$") and PASSWORDS["ada"] not in stored
     unioncat(site, "staff", "add", "eve", "--password-stdin", stdin="eve-password-12\n")
     unioncat(site, "staff", "remove", "eve")

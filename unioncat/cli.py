@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -22,9 +22,11 @@ from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator
 from unioncat.dedup.review import explain
 from unioncat.federated.search import federated_search, fetch_record, live_targets
-from unioncat.harvesting import harvest_source, import_source
+from unioncat.harvesting import harvest_source, import_source, load_members
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
+from unioncat.index.build import export as export_index
+from unioncat.index.build import install as install_index
 from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import item_counts, reextract
@@ -193,9 +195,11 @@ def _finish_report(ctx: click.Context, results: list[LoadStats], as_json: bool,
 
 @cli.command()
 @click.option("--full", is_flag=True, help="Harvest everything, not just changes.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Load this many members at once, in processes of their own (for a PostgreSQL store).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-def run(ctx: click.Context, full: bool, as_json: bool) -> None:
+def run(ctx: click.Context, full: bool, workers: int, as_json: bool) -> None:
     """The nightly job: import, harvest, deduplicate, index.
 
     Imports every file source from its path and harvests every other source
@@ -203,7 +207,8 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
     index up to date (--full: dedup from scratch and a new index swapped in).  A
     member that fails is reported in one line and the others go on; the exit status
     is then 1.  Runs under a lock next to the store, so two runs never overlap;
-    servers keep answering from the same store throughout.
+    servers keep answering from the same store throughout.  --workers N imports and
+    harvests N members at once (a PostgreSQL store takes their writes side by side).
     """
     cfg = _config(ctx)
     store = _store(ctx)
@@ -213,16 +218,11 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
         outcome = "ok"
         try:
             results = []
-            for src in cfg.sources:
+            for src, stats, seconds in _load_all(store, cfg, full, workers, as_json):
                 # One member's failure is that member's: it is recorded, and the run goes on.
-                started = time.monotonic()
-                if src.type == "file":
-                    stats = _import_one(store, src, None, cfg, as_json)
-                else:
-                    stats = _harvest_one(store, src, cfg, full, None, None, as_json)
                 results.append(stats)
                 stages.append({"stage": f"{'import' if src.type == 'file' else 'harvest'} {src.id}",
-                               "seconds": round(time.monotonic() - started, 3), "ok": not stats.error})
+                               "seconds": round(seconds, 3), "ok": not stats.error})
             started = time.monotonic()
             dedup_stats = _run_dedup(ctx, full, as_json)
             stages.append({"stage": "dedup", "seconds": round(time.monotonic() - started, 3), "ok": True})
@@ -247,6 +247,25 @@ def run(ctx: click.Context, full: bool, as_json: bool) -> None:
         click.echo(json.dumps({"harvests": [s.as_dict() for s in results],
                                "dedup": dedup_stats.as_dict(), "index": index_stats.as_dict()}, indent=2))
     _finish_report(ctx, results, False, harvest=True)
+
+
+def _load_all(store: Store, cfg: Config, full: bool, workers: int,
+              quiet: bool) -> Iterator[tuple[SourceConfig, LoadStats, float]]:
+    """Import or harvest every member: one after another here, with progress on a terminal, or
+    ``workers`` at once in worker processes, each summarised as it finishes."""
+    if workers > 1 and len(cfg.sources) > 1:
+        for src, stats, seconds in load_members(cfg, full, workers):
+            if not quiet:
+                click.echo(format_import_summary(stats, harvest=src.type != "file"))
+            yield src, stats, seconds
+        return
+    for src in cfg.sources:
+        started = time.monotonic()
+        if src.type == "file":
+            stats = _import_one(store, src, None, cfg, quiet)
+        else:
+            stats = _harvest_one(store, src, cfg, full, None, None, quiet)
+        yield src, stats, time.monotonic() - started
 
 
 @cli.group(invoke_without_command=True)
@@ -292,12 +311,15 @@ def dedup_explain(ctx: click.Context, first: str, second: str, as_json: bool) ->
         click.echo(f"  override: {line}")
 
 
-@cli.command("index")
+@cli.group("index", invoke_without_command=True)
 @click.option("--rebuild", is_flag=True, help="Build the whole index anew, beside the old one, and swap it in.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
-    """Bring the search index up to date with the master records."""
+    """Bring the search index up to date with the master records (export and install copy it
+    between machines)."""
+    if ctx.invoked_subcommand is not None:
+        return
     cfg = _config(ctx)
     store = _store(ctx)
     stats = (index_rebuild if rebuild else index_update)(store, cfg, None)
@@ -308,6 +330,36 @@ def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
         click.echo(f"index ({'rebuilt' if stats.rebuilt else 'incremental'}): {stats.documents:,} documents "
                    f"written, {stats.deleted:,} deleted in {stats.elapsed:.1f} s ({rate:,.0f}/s); "
                    f"{stats.total:,} master records searchable")
+
+
+@index_cmd.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def index_export(ctx: click.Context, directory: str, as_json: bool) -> None:
+    """Copy the index to DIRECTORY, switched in at once: a serving machine's index directory
+    (its servers move to the copy on their next look), or a folder to rsync to them from.
+    Taken under the run lock, so no nightly run changes the index while it is copied."""
+    _copied(export_index(_store(ctx), _config(ctx), directory), as_json)
+
+
+@index_cmd.command("install")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def index_install(ctx: click.Context, directory: str, as_json: bool) -> None:
+    """On a serving machine: switch in an exported index received in DIRECTORY (by rsync) as
+    this machine's index, checked and exchanged in one rename."""
+    _copied(install_index(_config(ctx), directory), as_json)
+
+
+def _copied(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(f"index: {report['documents']:,} master records ({report['files']:,} files, "
+                   f"{report['bytes'] / 2**20:,.1f} MiB) from {report['source']} now at {report['target']}, "
+                   f"in {report['seconds']} s")
 
 
 @cli.command()
@@ -436,7 +488,7 @@ def holdings(ctx: click.Context, record_id: str, refresh: bool, cluster: bool, r
     if store.get(record_id) is None:
         record_ids = store.cluster_record_ids(record_id)
         if not record_ids:
-            raise UnioncatError(f"no record or master record {record_id!r} in {cfg.store.path}")
+            raise UnioncatError(f"no record or master record {record_id!r} in {store.location}")
     elif cluster:
         master = store.master_of(record_id)
         record_ids = (store.cluster_record_ids(master) if master else []) or record_ids
@@ -508,9 +560,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         rows.append({"id": src.id, "name": src.name, "type": src.type, "format": src.format,
                      **summary, **item_counts(store, src.id)})
     if as_json:
-        click.echo(json.dumps({"store": cfg.store.path, "sources": rows}, indent=2))
+        click.echo(json.dumps({"store": store.location, "sources": rows}, indent=2))
     else:
-        click.echo(format_status(cfg.store.path, rows))
+        click.echo(format_status(store.location, rows))
 
 
 @cli.command()
@@ -537,12 +589,13 @@ def rejects(ctx: click.Context, source: str, as_json: bool) -> None:
 def show(ctx: click.Context, record_id: str, fmt: str) -> None:
     """Show one record by its global id, SOURCE.LOCALID."""
     cfg = _config(ctx)
-    stored = _store(ctx).get(record_id)
+    store = _store(ctx)
+    stored = store.get(record_id)
     if stored is None:
         source = record_id.split(".", 1)[0]
         if "." not in record_id or source not in {s.id for s in cfg.sources}:
             raise UnioncatError(f"{record_id!r} is not a record id: expected SOURCE.LOCALID")
-        raise UnioncatError(f"no record {record_id!r} in {cfg.store.path}")
+        raise UnioncatError(f"no record {record_id!r} in {store.location}")
     record = load_record(stored.raw, stored.syntax, stored.charset)
     if fmt == "marc":
         sys.stdout.buffer.write(as_iso2709(record))

@@ -16,15 +16,18 @@ A failed run keeps its checkpoint, so the next run resumes where it stopped.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterator
 
-from unioncat.config.model import SourceConfig
+from unioncat.config.model import Config, SourceConfig
 from unioncat.errors import UnioncatError
 from unioncat.harvester import HARVESTERS, FileHarvester
 from unioncat.holdings.itemstore import ItemExtractor
 from unioncat.loading import ProgressFn, failed_load, load
 from unioncat.models import LoadStats, now
-from unioncat.store import Store
+from unioncat.store import Store, open_store
 
 
 def make_harvester(source: SourceConfig, checkpoint: dict[str, Any] | None, *, full: bool,
@@ -124,3 +127,37 @@ def _sweep(store: Store, source: SourceConfig, harvester: Any) -> int:
     for identifiers in harvester.list_identifiers():
         listed.update(identifiers)
     return store.mark_unlisted_deleted(source.id, listed)
+
+
+def load_member(cfg: Config, source_id: str, full: bool) -> tuple[LoadStats, float]:
+    """Import or harvest one member on a store connection of its own (a worker process of
+    ``unioncat run --workers``); return its stats and seconds."""
+    source = cfg.source(source_id)
+    started = time.monotonic()
+    with open_store(cfg.store) as store:
+        if source.type == "file":
+            stats = import_source(store, source, None, batch_size=cfg.store.batch_size)
+        else:
+            try:
+                stats = harvest_source(store, source, full=full, batch_size=cfg.store.batch_size)
+            except UnioncatError as exc:  # before any record: the harvester could not even start
+                stats = failed_load(store, source.id, "harvest", str(exc))
+    return stats, time.monotonic() - started
+
+
+def load_members(cfg: Config, full: bool, workers: int) -> Iterator[tuple[SourceConfig, LoadStats, float]]:
+    """Load every member in ``workers`` processes at once, each on its own connection; yield each
+    as it finishes.  With PostgreSQL the members write side by side; with SQLite their batches take
+    turns at the write lock (reading, decoding and extracting still go side by side)."""
+    # Workers start from a fresh interpreter (forkserver), not a copy of this one and its connection.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(load_member, cfg, src.id, full): src for src in cfg.sources}
+        try:
+            for future in as_completed(futures):
+                stats, seconds = future.result()
+                yield futures[future], stats, seconds
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

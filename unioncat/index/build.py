@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from unioncat.config.model import Config
+from unioncat.errors import SearchIndexError
 from unioncat.index.engine import IndexDocument, TantivyEngine, engine_class, open_engine
 from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
@@ -225,3 +226,48 @@ def _write(engine: TantivyEngine, docs: Iterator[Built | str], stats: IndexStats
     engine.delete(gone)
     stats.deleted += len(gone)
     return gone
+
+
+_LOCKS = (".tantivy-writer.lock", ".tantivy-meta.lock", "MAIN_WRITELOCK")  # a writer's, not the index's
+
+
+def copy_index(source: str, target: str, engine: str) -> dict[str, object]:
+    """Copy a finished index generation from ``source`` to ``target`` and switch it in at once
+    (the directory exchanged in one rename, as a rebuild does: a server on ``target`` goes on
+    answering from the old copy until it sees the new one); return files, bytes and documents.
+    The copy is checked to open, as ``engine``, before it is switched in."""
+    start = time.monotonic()
+    if not os.path.isdir(source) or not os.listdir(source):
+        raise SearchIndexError(f"no search index at {source}: run `unioncat index` first")
+    target = target.rstrip("/")
+    if os.path.realpath(target) == os.path.realpath(source):
+        raise SearchIndexError(f"{target} is the index itself")
+    fresh = f"{target}.new"
+    shutil.rmtree(fresh, ignore_errors=True)
+    os.makedirs(os.path.dirname(os.path.abspath(fresh)), exist_ok=True)
+    shutil.copytree(source, fresh, ignore=shutil.ignore_patterns(*_LOCKS))
+    files = [os.path.join(d, f) for d, _, names in os.walk(fresh) for f in names]
+    size = sum(os.path.getsize(f) for f in files)
+    try:
+        documents = open_engine(engine, fresh, create=False).count()
+    except Exception as exc:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise SearchIndexError(f"the copy of {source} does not open as a {engine} index: {exc}") from exc
+    swap_in(fresh, target)
+    shutil.rmtree(fresh, ignore_errors=True)  # the previous copy, after the exchange
+    return {"source": source, "target": target, "files": len(files),
+            "bytes": size, "documents": documents,
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def export(store: Store, cfg: Config, target: str) -> dict[str, object]:
+    """Copy the index to ``target`` (a serving machine's index directory, or a folder to rsync
+    from) under the run lock, so no run or review decision changes it while it is copied."""
+    with store.run_lock():
+        return copy_index(cfg.index.path, target, cfg.index.engine)
+
+
+def install(cfg: Config, source: str) -> dict[str, object]:
+    """Switch in a copy received from the nightly machine (rsync'd to ``source``) as this
+    machine's index: copied beside it, checked, exchanged in one rename."""
+    return copy_index(source, cfg.index.path, cfg.index.engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterator
@@ -41,6 +42,9 @@ class _Connection:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        # A store dropped without close() (a server thread's, an app's) closes its connection, as
+        # sqlite3's do: the finalizer holds the connection, so it is closed before it is freed.
+        weakref.finalize(self, conn.close)
 
     def execute(self, sql: str, args: Any = (), /) -> Any:
         return self.conn.execute(_paramstyle(sql), tuple(args))
