@@ -28,14 +28,7 @@ def served(site: Path) -> Iterator[Probe]:
                              "--z3950-port", str(z_port)], stdout=log, stderr=subprocess.STDOUT)
     probe = Probe(f"http://127.0.0.1:{port}/sru", ("127.0.0.1", z_port))
     try:
-        for _ in range(100):
-            try:
-                probe.learn()
-                break
-            except (OSError, AssertionError):
-                time.sleep(0.1)
-        else:
-            pytest.fail("unioncat serve did not answer")
+        probe.learn_when_up()
         yield probe
     finally:
         proc.terminate()
@@ -64,6 +57,7 @@ def test_opening_the_store_never_waits_on_the_writer(site: Path) -> None:
         writer.close()
 
 
+@pytest.mark.store_backends("sqlite", "postgresql")
 def test_serving_through_a_full_nightly_run(site: Path, served: Probe) -> None:
     """SRU and Z39.50 answer correctly, without one error or diagnostic, while `run --full`
     re-imports, re-deduplicates and rebuilds the index of the same store."""

@@ -112,14 +112,7 @@ def serving(sites: tuple[Path, Path]) -> Iterator[list[Probe]]:
             procs.append(subprocess.Popen([UNIONCAT, "--config", str(cfg), "serve", "--port", str(port)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             probe = Probe(f"http://127.0.0.1:{port}/sru", None)
-            for _ in range(100):
-                try:
-                    probe.learn()
-                    break
-                except (OSError, AssertionError):
-                    time.sleep(0.1)
-            else:
-                pytest.fail("unioncat serve did not answer")
+            probe.learn_when_up()
             probes.append(probe)
         yield probes
     finally:

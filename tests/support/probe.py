@@ -91,6 +91,18 @@ class Probe:
             if self.z_target:
                 self.expected["z3950", pqf] = self.z3950(pqf)
 
+    def learn_when_up(self, tries: int = 100) -> None:
+        """``learn`` once the server answers (it may still be starting); fail the test if it never does."""
+        import pytest
+
+        for _ in range(tries):
+            try:
+                self.learn()
+                return
+            except (OSError, AssertionError):
+                time.sleep(0.1)
+        pytest.fail("unioncat serve did not answer")
+
     def _one(self, face: str, query: str) -> None:
         started = time.monotonic()
         error = ""

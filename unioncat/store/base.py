@@ -106,6 +106,15 @@ class StoreCore:
         """Return True if a database error means another writer holds a lock (try again later)."""
         raise NotImplementedError
 
+    def checked_version(self, version: int) -> int:
+        """Return a store's schema version, refusing one from a newer unioncat."""
+        from unioncat.store.schema import SCHEMA_VERSION
+
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.location}: store schema {version} is newer than this unioncat "
+                             f"({SCHEMA_VERSION}); upgrade unioncat")
+        return version
+
     def renamed(self, old: str, new: str) -> None:
         """Called after table ``old`` was renamed ``new`` (in the same transaction)."""
 

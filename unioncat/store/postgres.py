@@ -86,7 +86,7 @@ class PostgresStore(Store):
                 if self._version() is None:
                     raise StoreError(f"{self.location}: no record store here (run `unioncat run` or "
                                      "`unioncat import` first)")
-                self._check(self._version() or 0)
+                self.checked_version(self._version() or 0)
                 return
             # A statement that waits for a lock longer than this fails rather than hangs.
             self.db.execute(f"SET lock_timeout = '{max(1, int(timeout))}s'")
@@ -96,14 +96,14 @@ class PostgresStore(Store):
                     self.db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
                     self.db.execute("CREATE TABLE IF NOT EXISTS unioncat_schema (version INTEGER NOT NULL)")
                     version = self._version() or 0
-                    if self._check(version) < SCHEMA_VERSION:
+                    if self.checked_version(version) < SCHEMA_VERSION:
                         self._add_columns()
                         for statement in statements(TYPES, version):
                             self.db.execute(statement)
                         self.db.execute("DELETE FROM unioncat_schema")
                         self.db.execute("INSERT INTO unioncat_schema(version) VALUES (?)", (SCHEMA_VERSION,))
             else:
-                self._check(version)
+                self.checked_version(version)
         except psycopg.Error as exc:
             self.db.close()
             raise StoreError(f"{self.location}: cannot open the record store: {exc}") from exc
@@ -117,12 +117,6 @@ class PostgresStore(Store):
             return None
         row = self.db.execute("SELECT max(version) FROM unioncat_schema").fetchone()
         return int(row[0]) if row and row[0] is not None else None
-
-    def _check(self, version: int) -> int:
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.location}: store schema {version} is newer than this unioncat "
-                             f"({SCHEMA_VERSION}); upgrade unioncat")
-        return version
 
     def _add_columns(self) -> None:
         for table, column, kind in ADDED_COLUMNS:

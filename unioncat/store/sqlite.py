@@ -60,11 +60,7 @@ class SQLiteStore(Store):
             raise StoreError(f"{path}: cannot open the record store: {exc}") from exc
 
     def _check_version(self) -> int:
-        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.location}: store schema {version} is newer than this unioncat "
-                             f"({SCHEMA_VERSION}); upgrade unioncat")
-        return version
+        return self.checked_version(int(self.db.execute("PRAGMA user_version").fetchone()[0]))
 
     def _add_columns(self) -> None:
         """Add columns that later versions introduced to an existing store."""
