@@ -171,19 +171,32 @@ def main() -> None:
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    data = work / "data"
-    data.mkdir(exist_ok=True)
-    started = time.monotonic()
-    mix = build(data, args.records, args.members)
-    print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
-          flush=True)
+    built = work / "built"  # the consortium as generated, kept with --keep for the next run
+    built.mkdir(exist_ok=True)
+    marker = built / "mix.json"
+    if marker.exists() and json.loads(marker.read_text())["records"] == [args.records, args.members]:
+        mix = json.loads(marker.read_text())["mix"]
+        print(f"reusing the {args.records:,} member records built in {built}", flush=True)
+    else:
+        started = time.monotonic()
+        mix = build(built, args.records, args.members)
+        marker.write_text(json.dumps({"records": [args.records, args.members], "mix": mix}))
+        print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
+              flush=True)
+    data = work / "data"  # this run's copy: the 1% change is made to it
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(work / "index", ignore_errors=True)
+    for old in work.glob("store.db*"):
+        old.unlink()
+    shutil.copytree(built, data, ignore=shutil.ignore_patterns("mix.json"))
     cfg = work / "unioncat.toml"
     url = ""
     if args.postgresql:
         from tests.postgres import cluster
 
         url = cluster().database()
-    cfg.write_text(f'[store]\npath = "{work}/store.db"\n' + (f'url = "{url}"\n' if url else "") + '[index]\npath = "{work}/index"\n' + "".join(
+    cfg.write_text(f'[store]\npath = "{work}/store.db"\n' + (f'url = "{url}"\n' if url else "")
+                   + f'[index]\npath = "{work}/index"\n' + "".join(
         f'[[source]]\nid = "M{i}"\nname = "Member {i}"\ntype = "file"\npath = "{data}/M{i}.mrc"\n'
         for i in range(1, args.members + 1)), encoding="utf-8")
     workers = ("--workers", "2") if url else ()

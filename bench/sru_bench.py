@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """SRU throughput and latency: our server next to Zebra on the same LoC records, same run.
 
-    .venv/bin/python bench/sru_bench.py [--records 50000] [--duration 10] [--connections 1,16]
+    .venv/bin/python bench/sru_bench.py [--records 50000] [--duration 10] [--connections 1,16] [--cold 600]
 
 Loads N LoC records into unioncat (`unioncat run`: import, dedup, index) and into Zebra
 (../shared/peers/start-zebra.sh), then drives each server with wrk (Debian's wrk 4.1,
@@ -11,13 +11,20 @@ request).  Servers: ours under waitress (`unioncat serve`, 4 threads) and under 
 (2 gthread workers x 4 threads, --reuse-port, the README's production setup; once more with the
 master-record cache off, so every record is built from the store per request), and Zebra 2.2.7
 (zebrasrv forks a process per connection).  Prints hits per query for both, then
-requests/s and median / p99 latency per server and connection count.
+requests/s and median / p99 latency per server and connection count: the warm mix (8 queries
+again and again).  Then the cold mix: --cold distinct queries drawn from the records loaded
+(title words and subject headings, each asked once, so nothing is cached from an earlier ask),
+one keep-alive connection, each query to `unioncat serve` (the default: waitress) and to Zebra in
+turn; per-request latency median / p90 / p99 and how many hit counts agree.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
+import random
 import re
+import statistics
 import shutil
 import subprocess
 import sys
@@ -84,11 +91,69 @@ def wait_for(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+def cold_queries(data: Path, count: int, seed: int = 11) -> list[str]:
+    """Return ``count`` distinct CQL queries from the records staged: title words and subject
+    headings, alternately, in a random order (a mix that does not repeat)."""
+    import pymarc
+
+    words: dict[str, None] = {}
+    subjects: dict[str, None] = {}
+    with (data / "loc.mrc").open("rb") as fh:
+        for rec in pymarc.MARCReader(fh, to_unicode=True, force_utf8=True):
+            if rec is None:
+                continue
+            for word in ((rec["245"] or {}).get("a") or "").split() if "245" in rec else ():
+                if word.isascii() and word.isalpha() and len(word) >= 5:
+                    words[word.lower()] = None
+            for field in rec.get_fields("650"):
+                heading = (field.get("a") or "").rstrip(" .,;:")
+                if heading.isascii() and heading.replace(" ", "").isalpha() and '"' not in heading:
+                    subjects[heading] = None
+    rnd = random.Random(seed)
+    titles, topics = list(words), list(subjects)
+    rnd.shuffle(titles)
+    rnd.shuffle(topics)
+    mixed = [q for pair in zip((f"dc.title={w}" for w in titles), (f'dc.subject="{h}"' for h in topics))
+             for q in pair]
+    return mixed[:count]
+
+
+def cold_mix(targets: dict[str, str], queries: list[str]) -> None:
+    """Ask each query once of each server, in turn, over one keep-alive connection each."""
+    conns = {name: http.client.HTTPConnection(*url.split("/")[2].split(":"), timeout=60)
+             for name, url in targets.items()}
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    hits: dict[str, list[int]] = {name: [] for name in targets}
+    for query in queries:
+        for name, url in targets.items():
+            path = "/" + url.split("/", 3)[3] + "?" + params_of(query)
+            started = time.perf_counter()
+            conns[name].request("GET", path)
+            response = conns[name].getresponse()
+            body = response.read()
+            times[name].append((time.perf_counter() - started) * 1000)
+            found = re.search(rb"<(?:\w+:)?numberOfRecords>(\d+)<", body)
+            hits[name].append(int(found.group(1)) if found and response.status == 200 else -1)
+    names = list(targets)
+    agree = sum(1 for pair in zip(*(hits[n] for n in names)) if len(set(pair)) == 1)
+    print(f"\ncold mix: {len(queries)} distinct queries (title words and subject headings), each asked once,"
+          f" 1 connection; hit counts agree on {agree} of {len(queries)}")
+    print("| server | median ms | p90 ms | p99 ms | mean ms | queries with hits |\n|---|---|---|---|---|---|")
+    for name in names:
+        ordered = sorted(times[name])
+        pick = lambda q: ordered[min(len(ordered) - 1, int(len(ordered) * q))]  # noqa: E731
+        print(f"| {name} | {statistics.median(ordered):.2f} | {pick(0.9):.2f} | {pick(0.99):.2f} "
+              f"| {statistics.fmean(ordered):.2f} | {sum(1 for h in hits[name] if h > 0)} |")
+    ours, zebra_ = (statistics.median(times[n]) for n in names[:2])
+    print(f"median, {names[0]} / {names[1]}: {ours / zebra_:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", default="1,16")
+    ap.add_argument("--cold", type=int, default=600, help="distinct queries of the cold mix (0: none)")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does)")
@@ -117,13 +182,16 @@ def main() -> None:
             for query, (h1, r1), (h2, r2) in zip(QUERIES, ours, theirs):
                 print(f"{query:45} {h1:>13,}/{r1:<6} {h2:>11,}/{r2:<6}")
             print("\n| server | connections | requests/s | median ms | p99 ms | non-2xx |\n|---|---|---|---|---|---|")
-            for conns in (int(c) for c in args.connections.split(",")):
+            for conns in (int(c) for c in args.connections.split(",") if c):
                 for name, url in targets.items():
                     base, _, path = url.rpartition("/")
                     result = wrk(base, wrk_script(work, "/" + path), conns, args.duration)
                     print(f"| {name} | {conns} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} "
                           f"| {result['non2xx']}{' ' + str(result['socket_errors']) if result['socket_errors'] else ''} |",
                           flush=True)
+            if args.cold:
+                cold_mix({"unioncat serve": targets["unioncat (waitress, 4 threads)"], "Zebra 2.2.7": peer["SRU_URL"]},
+                         cold_queries(data, args.cold))
     finally:
         stop(servers, work)
 
