@@ -303,3 +303,30 @@ def test_a_full_run_clusters_with_its_edges_indexed_both_ways(tmp_path: Path, wr
     with open_store(load_config(str(cfg)).store) as store:
         Deduplicator(store, load_config(str(cfg))).run(full=True)
     assert plans and not any(p.startswith("SCAN") for p in plans), plans
+
+
+def test_an_incremental_run_marks_for_the_index_only_the_masters_it_touched(tmp_path: Path, write_config,  # type: ignore[no-untyped-def]
+                                                                           run_cli, monkeypatch) -> None:
+    """Past 20,000 records to re-cluster, the previous clusters are read in one go: their masters
+    were all returned as touched, so 1% of 1,000,000 records changed put every one of 502,328
+    masters up for indexing again (an incremental run as long as a full one)."""
+    from unioncat.config import load_config
+    from unioncat.dedup.engine import Deduplicator
+    from unioncat.store import open_store
+
+    cfg = setup(tmp_path, write_config, run_cli)
+    assert run_cli(cfg, "index").exit_code == 0
+    a, b = members(tmp_path)
+    b[0] = book("b1", "History of the Roman empire :", subtitle="from Augustus to Constantine",
+                isbn="9780306406157")
+    write(tmp_path / "b.mrc", b)
+    assert run_cli(cfg, "import", "B").exit_code == 0
+    monkeypatch.setattr(Deduplicator, "read_all_clusters_from", 0)  # the whole table read, as at scale
+    with open_store(load_config(str(cfg)).store) as store:
+        Deduplicator(store, load_config(str(cfg))).run()
+        dirty = store.index_dirty()
+        masters = store.all_masters()
+        touched = {store.master_of("B.b1")} | {store.master_of(r) for r in store.cluster_record_ids(
+            str(store.master_of("B.b1")))}
+    assert len(masters) > 3 and 0 < len(dirty) < len(masters)
+    assert set(dirty) >= touched - {None}

@@ -95,6 +95,7 @@ class Deduplicator:
 
     record_cache_size = 200_000
     decision_cache_size = 1_000_000
+    read_all_clusters_from = 20_000  # records to re-cluster from which the whole table is read at once
 
     def __init__(self, store: Store, cfg: Config, progress: Callable[[str, int, int], None] | None = None):
         self.store = store
@@ -370,7 +371,11 @@ class Deduplicator:
         a split (the records left behind keep it) and a merge afterwards (the older id
         wins).  Otherwise the id is derived from the group's first record id."""
         members = [rid for group in groups for rid in group]
-        previous = self.store.masters_of(None if len(members) > 20000 else members)
+        if len(members) > self.read_all_clusters_from:  # one read of the table beats many of parts
+            wanted = set(members)
+            previous = {r: m for r, m in self.store.masters_of(None).items() if r in wanted}
+        else:
+            previous = self.store.masters_of(members)
         age = self.store.master_ages(set(previous.values()))
         splits = self._splits()
         used: set[str] = set()
