@@ -22,18 +22,15 @@ from unioncat.dedup.clusters import members as cluster_members
 from unioncat.dedup.engine import DedupStats, Deduplicator
 from unioncat.dedup.review import explain
 from unioncat.federated.search import federated_search, fetch_record, live_targets
-from unioncat.harvesting import harvest_source, import_source, load_members
+from unioncat.harvesting import harvest_or_fail, import_source, load_members
 from unioncat.index.build import rebuild as index_rebuild
 from unioncat.index.build import update as index_update
-from unioncat.index.build import export as export_index
-from unioncat.index.build import install as install_index
 from unioncat.index.search import run_search
 from unioncat.holdings.feeds import load_feed
 from unioncat.holdings.itemstore import item_counts, reextract
 from unioncat.holdings.live import refresh as live_refresh
 from unioncat.holdings.rota import rota
 from unioncat.holdings.view import holdings_for
-from unioncat.loading import failed_load
 from unioncat.marc.records import as_iso2709, load_record
 from unioncat.models import LoadStats
 from unioncat.progress import ProgressLine, StageLine
@@ -170,11 +167,8 @@ def harvest(ctx: click.Context, sources: tuple[str, ...], all_sources: bool, ful
 def _harvest_one(store: Store, src: SourceConfig, cfg: Config, full: bool, from_: str | None,
                  until: str | None, quiet: bool) -> LoadStats:
     line = ProgressLine(src.id, enabled=not quiet and sys.stderr.isatty())
-    try:
-        stats = harvest_source(store, src, full=full, from_=from_, until=until,
-                               batch_size=cfg.store.batch_size, on_batch=line.update)
-    except UnioncatError as exc:  # before any record: the harvester could not even start
-        stats = failed_load(store, src.id, "harvest", str(exc))
+    stats = harvest_or_fail(store, src, full=full, from_=from_, until=until,
+                            batch_size=cfg.store.batch_size, on_batch=line.update)
     line.done()
     if not quiet:
         click.echo(format_import_summary(stats, harvest=True))
@@ -309,57 +303,6 @@ def dedup_explain(ctx: click.Context, first: str, second: str, as_json: bool) ->
     click.echo("  clusters: " + ", ".join(f"{k} in {v}" for k, v in result["clusters"].items()))
     for line in result["overrides"]:
         click.echo(f"  override: {line}")
-
-
-@cli.group("index", invoke_without_command=True)
-@click.option("--rebuild", is_flag=True, help="Build the whole index anew, beside the old one, and swap it in.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.pass_context
-def index_cmd(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
-    """Bring the search index up to date with the master records (export and install copy it
-    between machines)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    cfg = _config(ctx)
-    store = _store(ctx)
-    stats = (index_rebuild if rebuild else index_update)(store, cfg, None)
-    if as_json:
-        click.echo(json.dumps(stats.as_dict(), indent=2))
-    else:
-        rate = stats.documents / stats.elapsed if stats.elapsed else 0
-        click.echo(f"index ({'rebuilt' if stats.rebuilt else 'incremental'}): {stats.documents:,} documents "
-                   f"written, {stats.deleted:,} deleted in {stats.elapsed:.1f} s ({rate:,.0f}/s); "
-                   f"{stats.total:,} master records searchable")
-
-
-@index_cmd.command("export")
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.pass_context
-def index_export(ctx: click.Context, directory: str, as_json: bool) -> None:
-    """Copy the index to DIRECTORY, switched in at once: a serving machine's index directory
-    (its servers move to the copy on their next look), or a folder to rsync to them from.
-    Taken under the run lock, so no nightly run changes the index while it is copied."""
-    _copied(export_index(_store(ctx), _config(ctx), directory), as_json)
-
-
-@index_cmd.command("install")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.pass_context
-def index_install(ctx: click.Context, directory: str, as_json: bool) -> None:
-    """On a serving machine: switch in an exported index received in DIRECTORY (by rsync) as
-    this machine's index, checked and exchanged in one rename."""
-    _copied(install_index(_config(ctx), directory), as_json)
-
-
-def _copied(report: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(f"index: {report['documents']:,} master records ({report['files']:,} files, "
-                   f"{report['bytes'] / 2**20:,.1f} MiB) from {report['source']} now at {report['target']}, "
-                   f"in {report['seconds']} s")
 
 
 @cli.command()
@@ -636,7 +579,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int |
 
 # The consortium office's commands (staff accounts, reports, manual dedup decisions) register
 # themselves on the groups above.
-from unioncat import cli_office  # noqa: E402,F401
+from unioncat import cli_index, cli_office  # noqa: E402,F401
 
 
 def main() -> None:

@@ -138,11 +138,16 @@ def load_member(cfg: Config, source_id: str, full: bool) -> tuple[LoadStats, flo
         if source.type == "file":
             stats = import_source(store, source, None, batch_size=cfg.store.batch_size)
         else:
-            try:
-                stats = harvest_source(store, source, full=full, batch_size=cfg.store.batch_size)
-            except UnioncatError as exc:  # before any record: the harvester could not even start
-                stats = failed_load(store, source.id, "harvest", str(exc))
+            stats = harvest_or_fail(store, source, full=full, batch_size=cfg.store.batch_size)
     return stats, time.monotonic() - started
+
+
+def harvest_or_fail(store: Store, source: SourceConfig, **options: Any) -> LoadStats:
+    """``harvest_source``; a harvester that cannot even start is that member's failed load."""
+    try:
+        return harvest_source(store, source, **options)
+    except UnioncatError as exc:  # before any record
+        return failed_load(store, source.id, "harvest", str(exc))
 
 
 def load_members(cfg: Config, full: bool, workers: int) -> Iterator[tuple[SourceConfig, LoadStats, float]]:

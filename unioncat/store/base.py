@@ -26,21 +26,12 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 from unioncat.errors import StoreError
 from unioncat.models import Rejected, SourceRecord, StoredRecord, content_hash, now
+from unioncat.store.schema import SCHEMA_VERSION
 
 _IN_CHUNK = 500
 _RECORD_COLUMNS = ("id, source, local_id, raw, syntax, format, charset, datestamp, deleted, notes,"
                    " first_seen, last_seen, updated, location")
 _UNSEEN = "(last_load IS NULL OR last_load < ?)"  # no load since the given one saw the record
-
-
-class Cursor(Protocol):
-    """What a statement returns, in both back ends."""
-
-    rowcount: int
-
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Connection(Protocol):
@@ -50,7 +41,6 @@ class Connection(Protocol):
     def execute(self, sql: str, args: Any = ..., /) -> Any: ...
     def executemany(self, sql: str, rows: Any, /) -> Any: ...
     def close(self) -> None: ...
-
 
 
 def in_chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
@@ -70,13 +60,7 @@ def _stored(row: Sequence[Any]) -> StoredRecord:
 
 class StoreCore:
     """The record store's core: transactions, records, loads, rejects, checkpoints (the
-    other modules of this package add their tables' methods; ``Store`` is all of them).
-
-    ``open_store(location)`` opens one: a path is the embedded SQLite store, a
-    ``postgresql://`` URL the shared PostgreSQL one.  Without ``readonly`` it is a writer's
-    (the nightly run, imports, feeds, staff actions): it creates or upgrades the schema on
-    opening, and only then writes.  A ``readonly`` store is a server's: it never writes, so it
-    never waits on the nightly writer (it reads the last committed state)."""
+    other modules of this package add their tables' methods; ``Store`` is all of them)."""
 
     Error: tuple[type[BaseException], ...] = ()  # the back end's database errors
     location: str  # where the store is, for messages (a URL without its password)
@@ -108,8 +92,6 @@ class StoreCore:
 
     def checked_version(self, version: int) -> int:
         """Return a store's schema version, refusing one from a newer unioncat."""
-        from unioncat.store.schema import SCHEMA_VERSION
-
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.location}: store schema {version} is newer than this unioncat "
                              f"({SCHEMA_VERSION}); upgrade unioncat")
