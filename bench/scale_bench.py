@@ -2,7 +2,7 @@
 """How the embedded default (SQLite + tantivy) grows: a synthetic consortium of N member records,
 the full nightly run, a 1% incremental run, query latency, sizes on disk.
 
-    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR] [--postgresql]
+    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR [--build-only]] [--postgresql]
 
 The consortium is built from the 200,000 LoC records (../shared/data): each work is held by one to
 three of the members, each copy catalogued differently as bench/dedup_eval.py does it (ISBN forms,
@@ -168,6 +168,7 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=4)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
     ap.add_argument("--postgresql", action="store_true", help="a PostgreSQL store (a throwaway cluster)")
+    ap.add_argument("--build-only", action="store_true", help="build the consortium in DIR/built (with --keep) and stop")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="scale-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -183,6 +184,8 @@ def main() -> None:
         marker.write_text(json.dumps({"records": [args.records, args.members], "mix": mix}))
         print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
               flush=True)
+    if args.build_only:
+        return
     data = work / "data"  # this run's copy: the 1% change is made to it
     shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(work / "index", ignore_errors=True)
