@@ -219,7 +219,10 @@ def test_master_ids_survive_a_split_and_a_merge(tmp_path: Path, write_config, ru
     assert after_merge["A.a1"] == after_merge["B.b1"] == master
 
 
-def test_the_decision_cache_is_bounded(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_the_caches_are_bounded(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """Records are read for a page of candidate pairs at a time and the cache of records keeps
+    at most its size beside them: with a page of one pair and room for two records, the
+    clusters come out as with the defaults."""
     from unioncat.config import load_config
     from unioncat.dedup.engine import Deduplicator
     from unioncat.store import open_store
@@ -228,12 +231,14 @@ def test_the_decision_cache_is_bounded(tmp_path: Path, write_config, run_cli) ->
     expected = clusters(run_cli, cfg, tmp_path)
     with open_store(load_config(str(cfg)).store) as store:
         dedup = Deduplicator(store, load_config(str(cfg)))
-        dedup.decision_cache_size = 3
-        sizes: list[int] = []
-        decide = dedup.decide
-        dedup.decide = lambda a, b: (sizes.append(len(dedup.decisions)), decide(a, b))[1]  # type: ignore[method-assign]
+        dedup.page, dedup.record_cache_size, dedup.decision_cache_size = 1, 2, 3
+        sizes: list[tuple[int, int]] = []
+        record = dedup.record
+        dedup.record = lambda rid: (sizes.append((len(dedup.cache), len(dedup.decisions))),  # type: ignore[method-assign]
+                                    record(rid))[1]
         stats = dedup.run(full=True)
-    assert stats.comparisons > 3 and max(sizes) <= 3
+    assert stats.comparisons > 3 and len(sizes) >= 2 * stats.comparisons
+    assert max(c for c, _ in sizes) <= 2 and max(d for _, d in sizes) <= 3
     assert clusters(run_cli, cfg, tmp_path, "again.csv") == expected
 
 
@@ -307,9 +312,9 @@ def test_a_full_run_clusters_with_its_edges_indexed_both_ways(tmp_path: Path, wr
 
 def test_an_incremental_run_marks_for_the_index_only_the_masters_it_touched(tmp_path: Path, write_config,  # type: ignore[no-untyped-def]
                                                                            run_cli, monkeypatch) -> None:
-    """Past 20,000 records to re-cluster, the previous clusters are read in one go: their masters
-    were all returned as touched, so 1% of 1,000,000 records changed put every one of 502,328
-    masters up for indexing again (an incremental run as long as a full one)."""
+    """Only the masters a run touched go to the index again (past 20,000 records to re-cluster,
+    the previous clusters were once read in one go and all their masters returned as touched: 1%
+    of 1,000,000 records changed put every one of 502,328 masters up for indexing again)."""
     from unioncat.config import load_config
     from unioncat.dedup.engine import Deduplicator
     from unioncat.store import open_store
@@ -321,7 +326,6 @@ def test_an_incremental_run_marks_for_the_index_only_the_masters_it_touched(tmp_
                 isbn="9780306406157")
     write(tmp_path / "b.mrc", b)
     assert run_cli(cfg, "import", "B").exit_code == 0
-    monkeypatch.setattr(Deduplicator, "read_all_clusters_from", 0)  # the whole table read, as at scale
     with open_store(load_config(str(cfg)).store) as store:
         Deduplicator(store, load_config(str(cfg))).run()
         dirty = store.index_dirty()
@@ -330,3 +334,27 @@ def test_an_incremental_run_marks_for_the_index_only_the_masters_it_touched(tmp_
             str(store.master_of("B.b1")))}
     assert len(masters) > 3 and 0 < len(dirty) < len(masters)
     assert set(dirty) >= touched - {None}
+
+
+def test_a_work_in_many_editions_costs_comparisons_in_proportion(tmp_path: Path, write_config,  # type: ignore[no-untyped-def]
+                                                                  run_cli) -> None:
+    """Thirty editions of one work, two years apart, each held by both members: every pair
+    shares its title and author keys, but only the two copies of one edition can match
+    (editions and years further apart than the tolerance are vetoed before any title is
+    compared), so the run compares about one pair an edition, not every pair of the 60."""
+    ordinals = ["", *[f"{n}th ed." for n in range(2, 31)]]
+
+    def copies(member: str) -> list[pymarc.Record]:
+        return [book(f"{member}{n}", "The long and famous history of everything /", edition=ordinal,
+                     year=str(1950 + 2 * n), isbn="") for n, ordinal in enumerate(ordinals)]
+
+    cfg = write_config({"id": "A", "path": write(tmp_path / "a.mrc", copies("a"))},
+                       {"id": "B", "path": write(tmp_path / "b.mrc", copies("b"))})
+    assert run_cli(cfg, "import", "--all").exit_code == 0
+    result = run_cli(cfg, "dedup", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    found = clusters(run_cli, cfg, tmp_path)
+    assert stats["matches"] == 30 and stats["clusters"] == 30
+    assert all(found[f"A.a{n}"] == found[f"B.b{n}"] for n in range(30))
+    assert stats["comparisons"] <= 2 * 30, stats["comparisons"]  # 30 x 30 cross pairs before

@@ -232,14 +232,18 @@ def test_a_store_without_later_columns_is_migrated(tmp_path: Path) -> None:
 
 
 def test_a_store_of_the_version_before_is_migrated(store_at, store_backend: str) -> None:  # type: ignore[no-untyped-def]
-    """Schema versions are kept by both back ends: a version 4 store (before items(source, updated))
-    gets version 5's migration when a writer opens it, and keeps its records."""
+    """Schema versions are kept by both back ends: a version 4 store (before items(source, updated)
+    and the year and edition beside each blocking key) gets versions 5 and 6 when a writer opens it,
+    and keeps its records."""
     from unioncat.store.schema import SCHEMA_VERSION
 
     with open_store(store_at()) as store:
         load = store.start_load("A", "import")
         store.upsert([SourceRecord("A", "1", b"raw", "iso2709", "marc21", "utf-8", "")], load)
         store.db.execute("DROP INDEX items_source_updated")
+        store.db.execute("DROP TABLE dedup_keys")
+        store.db.execute("CREATE TABLE dedup_keys (key TEXT NOT NULL, id TEXT NOT NULL)")
+        store.db.execute("CREATE INDEX dedup_keys_key ON dedup_keys(key)")
         if store_backend == "sqlite":
             store.db.execute("PRAGMA user_version=4")
         else:
@@ -249,10 +253,14 @@ def test_a_store_of_the_version_before_is_migrated(store_at, store_backend: str)
         if store_backend == "sqlite":
             version = store.db.execute("PRAGMA user_version").fetchone()[0]
             indexes = {r[1] for r in store.db.execute("PRAGMA index_list(items)")}
+            columns = {r[1] for r in store.db.execute("PRAGMA table_info(dedup_keys)")}
         else:
             version = store.db.execute("SELECT version FROM unioncat_schema").fetchone()[0]
             indexes = {r[0] for r in store.db.execute("SELECT indexname FROM pg_indexes WHERE tablename='items'")}
-    assert version == SCHEMA_VERSION == 5 and "items_source_updated" in indexes
+            columns = {r[0] for r in store.db.execute("SELECT column_name FROM information_schema.columns"
+                                                      " WHERE table_name='dedup_keys'")}
+    assert version == SCHEMA_VERSION == 6 and "items_source_updated" in indexes
+    assert columns == {"key", "id", "year", "edition"}
 
 
 def test_a_store_from_a_newer_unioncat_is_refused(store_at, store_backend: str) -> None:  # type: ignore[no-untyped-def]

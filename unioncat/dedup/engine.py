@@ -15,13 +15,14 @@ Manual splits and merges (``dedup_overrides``) are applied on every run.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from unioncat.config.model import Config
 from unioncat.dedup.fields import dedup_record
@@ -31,10 +32,11 @@ from unioncat.identifiers import isbn13
 from unioncat.errors import DedupError
 from unioncat.models import DedupRecord, MatchDecision, now
 from unioncat.store import Store, open_store
-from unioncat.store.dedup import LIVE, STAGED
+from unioncat.store.dedup import LIVE, STAGED, Extracted
 
 STATE = "__dedup__"
 _CHUNK = 1000
+_PAIRS = 20_000  # candidate pairs, edges and near misses written to the store at a time
 
 
 @dataclass
@@ -93,9 +95,9 @@ class Deduplicator:
     chunk and every cluster change in one transaction at the end; a full run builds
     new tables beside the live ones and swaps them in with one rename each."""
 
-    record_cache_size = 200_000
-    decision_cache_size = 1_000_000
-    read_all_clusters_from = 20_000  # records to re-cluster from which the whole table is read at once
+    record_cache_size = 100_000
+    decision_cache_size = 100_000
+    page = 20_000  # candidate pairs compared at a time, their records read together
 
     def __init__(self, store: Store, cfg: Config, progress: Callable[[str, int, int], None] | None = None):
         self.store = store
@@ -123,6 +125,15 @@ class Deduplicator:
                 self.cache.clear()
             self.cache[rid] = found
         return found
+
+    def _load(self, rids: set[str]) -> None:
+        """Read the records among rids that are not in the cache, a query for every 500; the
+        cache keeps at most ``record_cache_size`` records beside these."""
+        missing = [rid for rid in rids if rid not in self.cache]
+        if len(self.cache) + len(missing) > self.record_cache_size:
+            self.cache = {rid: self.cache[rid] for rid in rids if rid in self.cache}
+        for rid, data in self.store.dedup_data_many(self.t, sorted(missing)).items():
+            self.cache[rid] = _from_json(data)
 
     def decide(self, a: str, b: str) -> MatchDecision:
         """Compare two records (cached both ways, up to ``decision_cache_size`` pairs)."""
@@ -168,18 +179,17 @@ class Deduplicator:
         if since is None:
             self.store.dedup_index_staged(("keys",))
         lap("extract")
-        self._match(dirty, full=since is None)
+        self._match(None if since is None else dirty)
         if since is None:  # clustering reads each record's edges by either end
             self.store.dedup_index_staged(("edges", "near"))
         lap("compare")
-        affected = self._all_components(dirty) if since is None else self._components(dirty | gone)
-        rows, masters = self._assign(self._groups(affected))
         if since is None:
-            self.store.dedup_stage_clusters(rows)
+            self._cluster_all()
             self.store.dedup_index_staged(("clusters",))
             self.store.dedup_swap(STATE, {"last": stamp})
             self.t = LIVE
         else:
+            rows, masters = self._assign(self._groups(self._components(dirty | gone)))
             with self.store.write():
                 self.store.apply_clusters(rows, masters, gone)
                 self.store.save_checkpoint(STATE, {"last": stamp})
@@ -189,8 +199,11 @@ class Deduplicator:
         return self.stats
 
     def _extract(self, since: str | None) -> set[str]:
+        """Extract the records changed since the last run (all of them without); return their
+        ids (none on a full run, where every record is new: nothing keeps them all)."""
         total, ranges = self.store.extract_spans(since, _CHUNK)
         dirty: set[str] = set()
+        done = 0
         # Extraction is pure computation: on a big run both cores do it, each worker
         # reading its own ranges of the store (readers are let in beside this writer).
         pool = ProcessPoolExecutor(max_workers=2) if total > 4 * _CHUNK else None
@@ -202,113 +215,162 @@ class Deduplicator:
                 if not chunk:
                     continue
                 self.store.dedup_add_records(self.t, chunk, replace=bool(since))
-                for rid, *_ in chunk:
-                    self.cache.pop(rid, None)
-                    dirty.add(rid)
-                self.progress("extract", len(dirty), total)
+                done += len(chunk)
+                if since:
+                    for rid, *_ in chunk:
+                        self.cache.pop(rid, None)
+                        dirty.add(rid)
+                self.progress("extract", done, total)
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
-        self.progress("extract", len(dirty), total)
-        self.stats.processed = len(dirty)
+        self.progress("extract", done, total)
+        self.stats.processed = done
         return dirty
 
-    def _blocks(self, dirty: set[str], full: bool) -> Iterable[list[str]]:
-        return self._capped(self.store.blocks(self.t, None if full else dirty))
-
-    def _capped(self, rows: Iterable[tuple[str, list[str]]]) -> Iterable[list[str]]:
-        for key, ids in rows:
-            members = sorted(set(ids))
+    def _blocks(self, dirty: set[str] | None) -> Iterable[list[tuple[str, int | None, int | None]]]:
+        """Yield the records (id, year, edition) of every usable block: those of the dirty
+        records' keys (of every key without), blocks over ``max_block`` left out and reported."""
+        for key, found in self.store.block_rows(self.t, dirty):
+            members = sorted(set(found))
             if len(members) > self.cfg.dedup.max_block:
                 self.stats.oversized_blocks += 1
                 if len(self.stats.oversized_examples) < 10:
                     self.stats.oversized_examples.append(f"{key} ({len(members)} records)")
                 continue
-            if len(members) > 1:
-                yield members
+            yield members
 
-    def _match(self, dirty: set[str], full: bool) -> None:
-        pairs: set[tuple[str, str]] = set()
+    def _pairs(self, members: list[tuple[str, int | None, int | None]],
+               dirty: set[str] | None) -> Iterable[tuple[str, str]]:
+        """Yield a block's pairs worth comparing (a < b): not both of one member (unless it may
+        hold duplicates), at least one dirty (on an incremental run), and not two editions the
+        comparator would veto at once for their edition numbers or their years, found without
+        making those pairs: the dated records are walked in year order within the tolerance,
+        the undated ones meet all."""
+        tolerance = self.settings.year_tolerance
         within = self.settings.within_source
-        for members in self._blocks(dirty, full):
-            for i, a in enumerate(members):
-                for b in members[i + 1:]:
-                    if a not in dirty and b not in dirty:
-                        continue
-                    src_a, src_b = a.split(".", 1)[0], b.split(".", 1)[0]
-                    if src_a == src_b and src_a not in within:
-                        continue
-                    pairs.add((a, b))
-        edges, near = [], []
-        for n, (a, b) in enumerate(sorted(pairs), 1):
-            decision = self.decide(a, b)
-            if decision.matched:
-                edges.append((a, b, decision.score))
-            else:
-                vetoed = next((r[5:] for r in decision.reasons if r.startswith("VETO ")), "")
-                if vetoed or decision.score >= NEAR_SCORE:
-                    title = title_similarity(self.record(a), self.record(b))
-                    if title >= NEAR_TITLE if vetoed else True:
-                        why = vetoed or next((r for r in reversed(decision.reasons) if r.startswith(("--", "??"))), "")
-                        near.append((a, b, decision.score, round(title, 1), why))
-            if n % 5000 == 0:
-                self.progress("compare", n, len(pairs))
+        dated = sorted((m for m in members if m[1]), key=lambda m: (m[1], m[0]))
+        undated = [m for m in members if not m[1]]
+
+        def near_in_time() -> Iterable[tuple[tuple[str, int | None, int | None], tuple[str, int | None, int | None]]]:
+            for i, x in enumerate(dated):
+                for y in dated[i + 1:]:
+                    if y[1] - x[1] > tolerance:  # type: ignore[operator]
+                        break
+                    yield x, y
+            for i, x in enumerate(undated):
+                for y in undated[i + 1:] + dated:
+                    yield x, y
+
+        for x, y in near_in_time():
+            if x[2] and y[2] and x[2] != y[2]:
+                continue  # two numbered editions
+            a, b = (x[0], y[0]) if x[0] < y[0] else (y[0], x[0])
+            if dirty is not None and a not in dirty and b not in dirty:
+                continue
+            src_a, src_b = a.split(".", 1)[0], b.split(".", 1)[0]
+            if src_a == src_b and src_a not in within:
+                continue
+            yield a, b
+
+    def _match(self, dirty: set[str] | None) -> None:
+        """Compare every pair worth it of every block (of the dirty records' blocks, on an
+        incremental run) once: the pairs are gathered in the store, which sorts them and keeps
+        each once however many keys it shares, then compared in order, their records read a
+        page at a time; edges and near misses are written as they come.  Memory stays flat."""
+        self.store.candidates_begin()
+        batch: list[tuple[str, str]] = []
+        for members in self._blocks(dirty):
+            batch.extend(self._pairs(members, dirty))
+            if len(batch) >= _PAIRS:
+                self.store.candidates_add(batch)
+                batch = []
+        self.store.candidates_add(batch)
+        total = self.store.candidates_count()
+        edges: list[tuple[str, str, float]] = []
+        near: list[tuple[str, str, float, float, str]] = []
+        done = 0
+        for page in self.store.candidates(self.page):
+            self._load({rid for pair in page for rid in pair})
+            for a, b in page:
+                decision = compare(self.record(a), self.record(b), self.settings)
+                self.stats.comparisons += 1
+                if decision.matched:
+                    edges.append((a, b, decision.score))
+                    self.stats.matches += 1
+                elif missed := self._near_miss(a, b, decision):
+                    near.append(missed)
+            if len(edges) + len(near) >= _PAIRS:
+                self.store.dedup_add_edges(self.t, edges, near)
+                edges, near = [], []
+            done += len(page)
+            self.progress("compare", done, total)
         self.store.dedup_add_edges(self.t, edges, near)
-        self.stats.matches = len(edges)
+
+    def _near_miss(self, a: str, b: str, decision: MatchDecision) -> tuple[str, str, float, float, str] | None:
+        """Return a pair compared and not matched as a near miss for the review queue, or None."""
+        vetoed = next((r[5:] for r in decision.reasons if r.startswith("VETO ")), "")
+        if not vetoed and decision.score < NEAR_SCORE:
+            return None
+        title = title_similarity(self.record(a), self.record(b))
+        if vetoed and title < NEAR_TITLE:
+            return None
+        why = vetoed or next((r for r in reversed(decision.reasons) if r.startswith(("--", "??"))), "")
+        return a, b, decision.score, round(title, 1), why
 
     # clustering ------------------------------------------------------------------
     def _neighbours(self, rid: str) -> list[tuple[str, float]]:
         return self.store.neighbours(self.t, rid)
 
     def _components(self, seeds: set[str]) -> list[list[str]]:
-        """Return the connected components holding the seeds and their old cluster-mates."""
+        """Return the connected components holding the seeds and their old cluster-mates.
+        (Match edges join live records only; a manual merge may name a record gone since.)"""
         start = set(seeds)
         for rid in seeds:
             master = self.store.master_of(rid)
             if master:
                 start.update(self.store.cluster_record_ids(master))
-        live = self.store.dedup_ids(self.t) if len(start) > 5000 else None
+        live = self.store.dedup_live_among(self.t, sorted(start))
         seen: set[str] = set()
         components = []
-        for seed in sorted(start):
-            if seed in seen or not self._is_live(seed, live):
+        for seed in sorted(live):
+            if seed in seen:
                 continue
             component, queue = [], [seed]
             seen.add(seed)
             while queue:
                 node = queue.pop()
                 component.append(node)
-                for other, _ in self._neighbours(node):
-                    if other not in seen and self._is_live(other, live):
+                for other, score in self._neighbours(node):
+                    if other not in seen and (score < 1000.0 or self.store.is_dedup_record(other, self.t)):
                         seen.add(other)
                         queue.append(other)
             components.append(sorted(component))
         return components
 
-    def _all_components(self, nodes: set[str]) -> list[list[str]]:
-        """Return every connected component of the match graph (full runs), in memory."""
-        parent = {rid: rid for rid in nodes}
+    def _all_components(self) -> list[list[str]]:
+        """Return every connected component of two or more records of the match graph (full
+        runs), from a union-find of the records that have an edge, the edges read a page at a
+        time; a record without one is a cluster of its own (see :meth:`_cluster_all`)."""
+        parent: dict[str, str] = {}
 
         def find(x: str) -> str:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+            root = parent.setdefault(x, x)
+            while parent[root] != root:
+                parent[root] = parent[parent[root]]
+                root = parent[root]
+            return root
 
-        for a, b in self.store.all_edges(self.t):
-            if a in parent and b in parent:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
+        merges = [(a, b) for a, b in sorted(self.store.overrides("merge"))
+                  if self.store.is_dedup_record(a, self.t) and self.store.is_dedup_record(b, self.t)]
+        for a, b in itertools.chain(self.store.all_edges(self.t), merges):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
         groups: dict[str, list[str]] = {}
-        for rid in nodes:
+        for rid in parent:
             groups.setdefault(find(rid), []).append(rid)
         return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
-
-    def _is_live(self, rid: str, live: set[str] | None) -> bool:
-        if live is not None:
-            return rid in live
-        return self.store.is_dedup_record(rid, self.t)
 
     def _groups(self, components: list[list[str]]) -> list[list[str]]:
         splits = self._splits()
@@ -340,26 +402,28 @@ class Deduplicator:
                 if other in parent:
                     a, b = min(rid, other), max(rid, other)
                     edges.add((score, a, b))
+        matched = {(a, b) for score, a, b in edges if score < 1000.0}  # compared, and no veto
         for score, a, b in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
             ra, rb = find(a), find(b)
             if ra == rb:
                 continue
             forced = score >= 1000.0
-            if not forced and (a in splits or b in splits or not self._may_join(members[ra], members[rb])):
+            if not forced and (a in splits or b in splits or not self._may_join(members[ra], members[rb], matched)):
                 continue
             parent[rb] = ra
             members[ra].extend(members.pop(rb))
         return [sorted(group) for group in members.values()]
 
-    def _may_join(self, left: list[str], right: list[str]) -> bool:
+    def _may_join(self, left: list[str], right: list[str], matched: set[tuple[str, str]]) -> bool:
         within = self.settings.within_source
         sources = Counter(rid.split(".", 1)[0] for rid in left + right)
         if any(n > 1 and src not in within for src, n in sources.items()):
             return False
-        if self.apart and any((min(x, y), max(x, y)) in self.apart for x in left for y in right):
+        pairs = [(min(x, y), max(x, y)) for x in left for y in right]
+        if self.apart and any(pair in self.apart for pair in pairs):
             return False  # kept apart by a cataloguer
-        return all(not any(r.startswith("VETO") for r in self.decide(x, y).reasons)
-                   for x in left for y in right)
+        return all(pair in matched or not any(r.startswith("VETO") for r in self.decide(*pair).reasons)
+                   for pair in pairs)
 
     def _assign(self, groups: list[list[str]]) -> tuple[list[tuple[str, str]], set[str]]:
         """Give each group a master id; return the cluster rows and every master id
@@ -370,27 +434,67 @@ class Deduplicator:
         without a manually split-off record before one with.  So a master id survives
         a split (the records left behind keep it) and a merge afterwards (the older id
         wins).  Otherwise the id is derived from the group's first record id."""
-        members = [rid for group in groups for rid in group]
-        if len(members) > self.read_all_clusters_from:  # one read of the table beats many of parts
-            wanted = set(members)
-            previous = {r: m for r, m in self.store.masters_of(None).items() if r in wanted}
-        else:
-            previous = self.store.masters_of(members)
+        previous = self.store.masters_of(rid for group in groups for rid in group)
         age = self.store.master_ages(set(previous.values()))
         splits = self._splits()
         used: set[str] = set()
         rows: list[tuple[str, str]] = []
         for group in sorted(groups, key=lambda g: (-len(g), any(r in splits for r in g), g[0])):
-            counts = Counter(previous[r] for r in group if r in previous)
-            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], age.get(kv[0], 1 << 62), kv[0]))
-            choice = next((m for m, _ in ranked if m not in used), None)
-            if choice is None:
-                choice = master_id_for(group[0])
-                while choice in used:
-                    choice = master_id_for(choice)
-            used.add(choice)
+            choice = self._choose(group, previous, age, used)
             rows.extend((rid, choice) for rid in group)
         return rows, used | set(previous.values())
+
+    def _choose(self, group: list[str], previous: Mapping[str, str | None], age: Mapping[str, int],
+                used: set[str]) -> str:
+        """Return the master id of a group (see :meth:`_assign`) and count it as used."""
+        counts = Counter(m for m in (previous.get(r) for r in group) if m)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], age.get(kv[0], 1 << 62), kv[0]))
+        choice = next((m for m, _ in ranked if m not in used), None)
+        if choice is None:
+            choice = master_id_for(group[0])
+            while choice in used:
+                choice = master_id_for(choice)
+        used.add(choice)
+        return choice
+
+    def _cluster_all(self) -> None:
+        """A full run's clusters, as :meth:`_assign` gives them, written to the staging table
+        as they are made: the groups of two or more records first (from the components in
+        memory), then every other record as a cluster of its own, read from the store in id
+        order with its previous master (those split off by hand last)."""
+        groups = self._groups(self._all_components())
+        multi = [g for g in groups if len(g) > 1]
+        grouped = {rid for g in multi for rid in g}
+        del groups
+        previous = self.store.masters_of(sorted(grouped))
+        age = self.store.master_ages(set(previous.values()))
+        splits = self._splits()
+        used: set[str] = set()
+        rows: list[tuple[str, str]] = []
+
+        def write(rid: str, master: str) -> None:
+            nonlocal rows
+            rows.append((rid, master))
+            if len(rows) >= _PAIRS:
+                self.store.dedup_stage_clusters(rows)
+                rows = []
+
+        for group in sorted(multi, key=lambda g: (-len(g), any(r in splits for r in g), g[0])):
+            master = self._choose(group, previous, age, used)
+            for rid in group:
+                write(rid, master)
+        del multi, previous
+        split_off: list[tuple[str, str | None]] = []
+        for rid, old in self.store.records_and_masters(self.t):
+            if rid in grouped:
+                continue
+            if rid in splits:
+                split_off.append((rid, old))
+                continue
+            write(rid, self._choose([rid], {rid: old}, {}, used))
+        for rid, old in split_off:
+            write(rid, self._choose([rid], {rid: old}, {}, used))
+        self.store.dedup_stage_clusters(rows)
 
     def _count(self) -> None:
         self.stats.records, self.stats.clusters, big = self.store.cluster_counts()
@@ -402,7 +506,7 @@ _STORES: dict[str, Store] = {}  # a worker process's read-only store, opened onc
 
 
 def _extract_range(location: str, since: str | None, formats: dict[str, str], blocked: frozenset[str],
-                   span: tuple[int, int]) -> list[tuple[str, str, str, list[str]]]:
+                   span: tuple[int, int]) -> list[Extracted]:
     """Extract DedupRecords and keys for the live records in a row-number range (worker processes)."""
     store = _STORES.get(location)
     if store is None:
@@ -411,11 +515,11 @@ def _extract_range(location: str, since: str | None, formats: dict[str, str], bl
 
 
 def _extract_with(store: Store, since: str | None, formats: dict[str, str], blocked: frozenset[str],
-                  span: tuple[int, int]) -> list[tuple[str, str, str, list[str]]]:
+                  span: tuple[int, int]) -> list[Extracted]:
     out = []
     for rid, source, raw, syntax, charset in store.extract_rows(span, since):
         rec = dedup_record(rid, source, formats.get(source, "marc21"), raw, syntax, charset, blocked)
-        out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec))))
+        out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec)), rec.year, rec.edition))
     return out
 
 

@@ -15,7 +15,8 @@ from unioncat.models import now
 from unioncat.store.base import StoreCore, in_chunks
 from unioncat.store.schema import DEDUP_TABLES
 
-SEP = "\x1f"  # between the record ids of a block
+# An extracted record as stored: id, source, dedup data (JSON), blocking keys, year, edition.
+Extracted = tuple[str, str, str, list[str], int | None, int | None]
 CHUNK = 1000  # records per short write transaction
 
 
@@ -34,13 +35,17 @@ LIVE = Tables()
 STAGED = Tables("dedup_records_new", "dedup_keys_new", "dedup_edges_new", "clusters_new", "dedup_near_new")
 _ROLES = {"records": "dedup_records", "keys": "dedup_keys", "edges": "dedup_edges", "clusters": "clusters",
           "near": "dedup_near"}
-_INDEXES = {"keys": ("key", "id"), "edges": ("b",), "clusters": ("master_id",), "near": ("b",)}
+# The indexes a full run adds to its staging tables once written: name -> columns.  A block is read
+# from the keys' index alone (key, id, year, edition).
+_INDEXES = {"keys": {"block": "key, id, year, edition", "id": "id"}, "edges": {"b": "b"},
+            "clusters": {"master_id": "master_id"}, "near": {"b": "b"}}
 
 
 class DedupStore(StoreCore):
     """Deduplication's tables."""
 
     types: Mapping[str, str] = {}  # the back end's column types (schema placeholders)
+    _pairs = ""  # the candidate pairs' temporary table (candidates_begin)
 
     # a full run's staging tables -----------------------------------------------------------
     def dedup_stage(self) -> None:
@@ -58,8 +63,8 @@ class DedupStore(StoreCore):
         for role in roles:
             table = getattr(STAGED, role)
             with self.write():
-                for column in _INDEXES[role]:
-                    self.db.execute(f"CREATE INDEX {role}_{column}_{generation} ON {table}({column})")
+                for name, columns in _INDEXES[role].items():
+                    self.db.execute(f"CREATE INDEX {role}_{name}_{generation} ON {table}({columns})")
 
     def dedup_swap(self, state: str, checkpoint: dict[str, Any]) -> None:
         """Put the staging tables in place of the live ones in one short transaction (with the
@@ -122,17 +127,18 @@ class DedupStore(StoreCore):
         for rid, source, raw, syntax, charset in self.db.execute(sql, (*span, since) if since else span):
             yield rid, source, bytes(raw), syntax, charset
 
-    def dedup_add_records(self, t: Tables, chunk: Sequence[tuple[str, str, str, list[str]]], replace: bool) -> None:
-        """Store extracted records (id, source, data, blocking keys) in one transaction; with
-        ``replace``, what was kept of them before (their keys, edges, near misses) goes first."""
+    def dedup_add_records(self, t: Tables, chunk: Sequence[Extracted], replace: bool) -> None:
+        """Store extracted records (id, source, data, blocking keys, year, edition) in one
+        transaction; with ``replace``, what was kept of them before (their keys, edges, near
+        misses) goes first."""
         with self.write():
             if replace:
                 self._forget(t, [r[0] for r in chunk])
             self.db.executemany(f"INSERT INTO {t.records}(id, source, data) VALUES (?,?,?) ON CONFLICT (id)"
                                 " DO UPDATE SET source=excluded.source, data=excluded.data",
                                 [(r[0], r[1], r[2]) for r in chunk])
-            self.db.executemany(f"INSERT INTO {t.keys}(key, id) VALUES (?,?)",
-                                [(key, r[0]) for r in chunk for key in r[3]])
+            self.db.executemany(f"INSERT INTO {t.keys}(key, id, year, edition) VALUES (?,?,?,?)",
+                                [(key, r[0], r[4], r[5]) for r in chunk for key in r[3]])
 
     def _forget(self, t: Tables, rids: Iterable[str]) -> None:
         for rid in rids:
@@ -153,21 +159,71 @@ class DedupStore(StoreCore):
                 self._forget(LIVE, ordered[i:i + CHUNK])
         return gone
 
-    # blocks --------------------------------------------------------------------------------
-    def blocks(self, t: Tables, dirty: set[str] | None) -> list[tuple[str, list[str]]]:
-        """Return every blocking key two or more records share, with their ids; with ``dirty``,
-        only the keys of those records."""
-        joined = self.concat("k.id", SEP)
-        if dirty is None:
-            rows = self.db.execute(f"SELECT k.key, {joined} FROM {t.keys} k GROUP BY k.key"
-                                   " HAVING count(*) > 1").fetchall()
-        else:
+    # blocks and candidate pairs ----------------------------------------------------------------
+    def block_rows(self, t: Tables, dirty: Iterable[str] | None,
+                   page: int = 50_000) -> Iterator[tuple[str, list[tuple[str, int | None, int | None]]]]:
+        """Yield every blocking key two or more records share, in key order, with its records
+        as (id, year, edition); with ``dirty``, only the keys of those records.  Read ``page``
+        rows at a time (memory stays flat however big the store); a key with more records than
+        a page is yielded with the first ``page`` of them."""
+        source = t.keys
+        if dirty is not None:
             keys = self.temp_table("dirty_keys", "key TEXT PRIMARY KEY")
-            self.db.executemany(f"INSERT INTO {keys} SELECT key FROM {t.keys} WHERE id=? ON CONFLICT DO NOTHING",
-                                ((rid,) for rid in dirty))
-            rows = self.db.execute(f"SELECT k.key, {joined} FROM {t.keys} k JOIN {keys} d ON d.key = k.key"
-                                   " GROUP BY k.key HAVING count(*) > 1").fetchall()
-        return [(key, ids.split(SEP)) for key, ids in rows]
+            for part in in_chunks(dirty):
+                with self.write():  # a temporary table: takes no lock others wait on
+                    self.db.executemany(f"INSERT INTO {keys} SELECT key FROM {t.keys} WHERE id=?"
+                                        " ON CONFLICT DO NOTHING", ((rid,) for rid in part[0]))
+            source = f"{t.keys} k JOIN {keys} d ON d.key = k.key"
+        prefix = "k." if dirty is not None else ""
+        sql = (f"SELECT {prefix}key, {prefix}id, {prefix}year, {prefix}edition FROM {source}"
+               f" WHERE {prefix}key {{op}} ? ORDER BY {prefix}key, {prefix}id LIMIT {page}")
+        after, op = "", ">"
+        while True:
+            rows = self.db.execute(sql.format(op=op), (after,)).fetchall()
+            groups: list[tuple[str, list[tuple[str, int | None, int | None]]]] = []
+            for key, rid, year, edition in rows:
+                if not groups or groups[-1][0] != key:
+                    groups.append((key, []))
+                groups[-1][1].append((rid, year, edition))
+            if len(rows) == page and len(groups) > 1:
+                after, op = groups.pop()[0], ">="  # the last key may go on: read it again whole
+            elif rows:
+                after, op = groups[-1][0], ">"
+            yield from ((key, ids) for key, ids in groups if len(ids) > 1)
+            if len(rows) < page:
+                return
+
+    def candidates_begin(self) -> None:
+        """Start an empty set of candidate pairs (a temporary table: the store sorts and
+        de-duplicates them, on disk when they are many)."""
+        self._pairs = self.temp_table("dedup_pairs", "a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)")
+
+    def candidates_add(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Add candidate pairs (a < b); a pair added twice is kept once."""
+        with self.write():
+            self.db.executemany(f"INSERT INTO {self._pairs} (a, b) VALUES (?,?) ON CONFLICT DO NOTHING", pairs)
+
+    def candidates_count(self) -> int:
+        return int(self.db.execute(f"SELECT count(*) FROM {self._pairs}").fetchone()[0])
+
+    def candidates(self, page: int = 20_000) -> Iterator[list[tuple[str, str]]]:
+        """Yield the candidate pairs in (a, b) order, a page at a time."""
+        after = ("", "")
+        while True:
+            rows = self.db.execute(f"SELECT a, b FROM {self._pairs} WHERE (a, b) > (?, ?) ORDER BY a, b"
+                                   f" LIMIT {page}", after).fetchall()
+            if rows:
+                yield [(a, b) for a, b in rows]
+                after = rows[-1]
+            if len(rows) < page:
+                return
+
+    def dedup_data_many(self, t: Tables, rids: Iterable[str]) -> dict[str, str]:
+        """Return record id -> extracted dedup data (JSON) of the live records among rids."""
+        out: dict[str, str] = {}
+        for part, marks in in_chunks(rids):
+            out.update(self.db.execute(f"SELECT id, data FROM {t.records} WHERE id IN ({marks})", part))
+        return out
 
     # clustering ----------------------------------------------------------------------------
     def neighbours(self, t: Tables, rid: str) -> list[tuple[str, float]]:
@@ -178,14 +234,36 @@ class DedupStore(StoreCore):
                                  " SELECT a FROM dedup_overrides WHERE kind='merge' AND b=?", (rid, rid))
         return [(r[0], r[1]) for r in rows] + [(r[0], 1000.0) for r in forced]
 
-    def all_edges(self, t: Tables) -> list[tuple[str, str]]:
-        """Return every match edge and manual merge (a, b)."""
-        return [(a, b) for a, b in self.db.execute(
-            f"SELECT a, b FROM {t.edges} UNION ALL SELECT a, b FROM dedup_overrides WHERE kind='merge'")]
+    def all_edges(self, t: Tables, page: int = 50_000) -> Iterator[tuple[str, str]]:
+        """Yield every match edge (a, b), a page at a time."""
+        after = ("", "")
+        while True:
+            rows = self.db.execute(f"SELECT a, b FROM {t.edges} WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT {page}",
+                                   after).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1]
 
-    def dedup_ids(self, t: Tables) -> set[str]:
-        """Return the ids of every extracted (live) record."""
-        return {r[0] for r in self.db.execute(f"SELECT id FROM {t.records}")}
+    def records_and_masters(self, t: Tables, page: int = 50_000) -> Iterator[tuple[str, str | None]]:
+        """Yield (id, master id before this run or None) of every extracted record, in id order,
+        a page at a time."""
+        after = ""
+        while True:
+            rows = self.db.execute(f"SELECT r.id, c.master_id FROM {t.records} r LEFT JOIN clusters c"
+                                   f" ON c.record_id = r.id WHERE r.id > ? ORDER BY r.id LIMIT {page}",
+                                   (after,)).fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def dedup_live_among(self, t: Tables, rids: Iterable[str]) -> set[str]:
+        """Return the ids among rids of extracted (live) records."""
+        out: set[str] = set()
+        for part, marks in in_chunks(rids):
+            out.update(r[0] for r in self.db.execute(f"SELECT id FROM {t.records} WHERE id IN ({marks})", part))
+        return out
 
     def is_dedup_record(self, rid: str, t: Tables = LIVE) -> bool:
         return self.db.execute(f"SELECT 1 FROM {t.records} WHERE id=?", (rid,)).fetchone() is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 BASE = """
 CREATE TABLE IF NOT EXISTS records (
@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS live_cache (
 );
 CREATE TABLE IF NOT EXISTS dedup_records {dedup_records};
 CREATE TABLE IF NOT EXISTS dedup_keys {dedup_keys};
-CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key);
+CREATE INDEX IF NOT EXISTS dedup_keys_key ON dedup_keys(key, id, year, edition);
 CREATE INDEX IF NOT EXISTS dedup_keys_id ON dedup_keys(id);
 CREATE TABLE IF NOT EXISTS dedup_edges {dedup_edges};
 CREATE INDEX IF NOT EXISTS dedup_edges_b ON dedup_edges(b);
@@ -172,7 +172,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 # indexes it adds once they are written): one definition for both.
 DEDUP_TABLES: Mapping[str, str] = {
     "dedup_records": "(id {text} PRIMARY KEY, source {text} NOT NULL, data {text} NOT NULL)",
-    "dedup_keys": "(key {text} NOT NULL, id {text} NOT NULL)",
+    # A record's year and edition number beside each of its keys: a block's pairs that these
+    # veto are never made (a work in many editions costs pairs in proportion, not squared).
+    "dedup_keys": "(key {text} NOT NULL, id {text} NOT NULL, year INTEGER, edition INTEGER)",
     "dedup_edges": "(a {text} NOT NULL, b {text} NOT NULL, score {real} NOT NULL, PRIMARY KEY (a, b))",
     "clusters": "(record_id {text} PRIMARY KEY, master_id {text} NOT NULL)",
     "dedup_near": "(a {text} NOT NULL, b {text} NOT NULL, score {real} NOT NULL, title {real} NOT NULL,"
@@ -180,7 +182,8 @@ DEDUP_TABLES: Mapping[str, str] = {
 }
 
 # Columns added to a table after it first shipped: (table, column, type); BASE adds them.
-ADDED_COLUMNS = (("records", "protocol_id", "{text}"),)
+ADDED_COLUMNS = (("records", "protocol_id", "{text}"), ("dedup_keys", "year", "INTEGER"),
+                 ("dedup_keys", "edition", "INTEGER"))
 
 # Version -> the statements that bring a store of the version before up to it.
 MIGRATIONS: Mapping[int, tuple[str, ...]] = {
