@@ -373,20 +373,31 @@ class Deduplicator:
         return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
 
     def _groups(self, components: list[list[str]]) -> list[list[str]]:
+        """Cluster each component; the edges of a batch of components are read together."""
         splits = self._splits()
         self.apart = self.store.overrides("apart")
         groups: list[list[str]] = []
+        batch: list[list[str]] = []
+        size = 0
         for n, component in enumerate(components, 1):
-            groups.extend(self.cluster_component(component, splits) if len(component) > 1 else [component])
-            if n % 20000 == 0:
-                self.progress("cluster", n, len(components))
+            batch.append(component)
+            size += len(component)
+            if size < 5000 and n < len(components):
+                continue
+            edges = self.store.neighbours_many(self.t, [rid for c in batch if len(c) > 1 for rid in c])
+            for some in batch:
+                groups.extend(self.cluster_component(some, splits, edges) if len(some) > 1 else [some])
+            self.progress("cluster", n, len(components))
+            batch, size = [], 0
         return groups
 
     def _splits(self) -> set[str]:
         return {a for a, _ in self.store.overrides("split")}
 
-    def cluster_component(self, component: list[str], splits: set[str]) -> list[list[str]]:
-        """Greedily merge a component's records along its edges, best first, under the constraints."""
+    def cluster_component(self, component: list[str], splits: set[str],
+                          edges_of: Mapping[str, list[tuple[str, float]]] | None = None) -> list[list[str]]:
+        """Greedily merge a component's records along its edges (read here unless given),
+        best first, under the constraints."""
         parent = {rid: rid for rid in component}
         members = {rid: [rid] for rid in component}
 
@@ -398,7 +409,7 @@ class Deduplicator:
 
         edges = set()
         for rid in component:
-            for other, score in self._neighbours(rid):
+            for other, score in (edges_of[rid] if edges_of is not None else self._neighbours(rid)):
                 if other in parent:
                     a, b = min(rid, other), max(rid, other)
                     edges.add((score, a, b))

@@ -234,6 +234,19 @@ class DedupStore(StoreCore):
                                  " SELECT a FROM dedup_overrides WHERE kind='merge' AND b=?", (rid, rid))
         return [(r[0], r[1]) for r in rows] + [(r[0], 1000.0) for r in forced]
 
+    def neighbours_many(self, t: Tables, rids: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """Return :meth:`neighbours` of many records, a query for every 500 of them each way."""
+        out: dict[str, list[tuple[str, float]]] = {rid: [] for rid in rids}
+        for part, marks in in_chunks(rids):
+            for x, y, score in self.db.execute(
+                    f"SELECT a, b, score FROM {t.edges} WHERE a IN ({marks}) UNION ALL"
+                    f" SELECT b, a, score FROM {t.edges} WHERE b IN ({marks}) UNION ALL"
+                    f" SELECT a, b, 1000.0 FROM dedup_overrides WHERE kind='merge' AND a IN ({marks}) UNION ALL"
+                    f" SELECT b, a, 1000.0 FROM dedup_overrides WHERE kind='merge' AND b IN ({marks})",
+                    part * 4):
+                out[x].append((y, score))
+        return out
+
     def all_edges(self, t: Tables, page: int = 50_000) -> Iterator[tuple[str, str]]:
         """Yield every match edge (a, b), a page at a time."""
         after = ("", "")
