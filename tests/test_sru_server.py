@@ -582,3 +582,35 @@ def test_unimarc_records_as_catalogued_under_their_own_schema(app: SRUApp) -> No
     # a master with no UNIMARC member: a surrogate diagnostic 67 in the record's place
     marc21_only = search(app, "dc.title=history", recordSchema="unimarcxml", maximumRecords="1")
     assert marc21_only.diagnostics() == ["info:srw/diagnostic/1/67"]
+
+
+@pytest.mark.parametrize("schema", ["marcxml", "opacxml", "dc"])
+def test_a_record_that_cannot_be_built_is_a_diagnostic_among_the_others(site: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                         schema: str) -> None:
+    """A page's records are built together (members, records and holdings read at once); one
+    that cannot be built is a surrogate diagnostic 64 in its place, and the others come."""
+    import unioncat.serving.resources as resources
+
+    query = "dc.title=history"
+    found = _app_with(site).res.search(_app_with(site).res.parse(query), limit=3)
+    assert len(found.ids) == 3
+    broken = found.ids[1]
+    build, parts = resources.marc21_fields, resources.Resources._parts
+
+    def marc21_fields(store, master, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if master == broken:
+            raise KeyError("a record the store lost")
+        return build(store, master, *args, **kwargs)
+
+    def parts_of(self, master, ids):  # type: ignore[no-untyped-def]
+        if master == broken:
+            raise KeyError("a record the store lost")
+        return parts(self, master, ids)
+
+    monkeypatch.setattr(resources, "marc21_fields", marc21_fields)
+    monkeypatch.setattr(resources.Resources, "_parts", parts_of)
+    answer = search(_app_with(site), query, maximumRecords="3", recordSchema=schema)
+    schemas = answer.xml.xpath("//zs:record/zs:recordSchema/text()", namespaces=NS)
+    assert answer.diagnostics() == ["info:srw/diagnostic/1/64"] and len(schemas) == 3
+    assert schemas[1] == "info:srw/schema/1/diagnostics-v1.1"
+    assert all(s != "info:srw/schema/1/diagnostics-v1.1" for s in schemas[::2])

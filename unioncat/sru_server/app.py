@@ -185,8 +185,10 @@ class SRUApp:
                 add(root, "resultSetIdleTime", self.server.result_set_ttl)
         if hits.ids:
             holder = add(root, "records")
-            for position, (master, display) in enumerate(zip(hits.ids, hits.displays), req.start):
-                self.add_hit(holder, req, master, display, position)
+            assert req.schema is not None
+            built = self.res.render_many(req.schema.name, list(zip(hits.ids, hits.displays)))
+            for position, master in enumerate(hits.ids, req.start):
+                self.add_hit(holder, req, master, built[master], position)
         if req.start + len(hits.ids) <= hits.total and hits.ids:
             add(root, "nextRecordPosition", req.start + len(hits.ids))
         self.echo(root, req)
@@ -242,18 +244,17 @@ class SRUApp:
             raise SRUDiagnostic(80, sort_text, "sort either with sortKeys or with sortBy, not both")
         return parsed, req.query, sort_text
 
-    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, display: dict[str, Any],
+    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, data: etree._Element | Exception,
                 position: int) -> None:
-        """Append one record, or a surrogate diagnostic if it cannot be built."""
+        """Append one record (built by ``render_many``), or a surrogate diagnostic if it could
+        not be built."""
         assert req.schema is not None
-        try:
-            data = self.res.render(req.schema.name, master, display)
-        except SRUDiagnostic as missing:  # e.g. 67: no record in the schema asked for
-            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, missing), position)
+        if isinstance(data, SRUDiagnostic):  # e.g. 67: no record in the schema asked for
+            add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, data), position)
             return
-        except (UnioncatError, ValueError, KeyError) as exc:
-            log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, exc)
-            diag = SRUDiagnostic(64, master, f"record {master} is unavailable: {exc}")
+        if isinstance(data, Exception):
+            log.warning("record %s cannot be shown as %s: %s", master, req.schema.name, data)
+            diag = SRUDiagnostic(64, master, f"record {master} is unavailable: {data}")
             add_record(holder, req, DIAGNOSTIC_SCHEMA, diagnostic_element(req.version, diag), position)
             return
         add_record(holder, req, req.schema.uri, data, position)
