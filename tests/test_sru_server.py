@@ -614,3 +614,23 @@ def test_a_record_that_cannot_be_built_is_a_diagnostic_among_the_others(site: Pa
     assert answer.diagnostics() == ["info:srw/diagnostic/1/64"] and len(schemas) == 3
     assert schemas[1] == "info:srw/schema/1/diagnostics-v1.1"
     assert all(s != "info:srw/schema/1/diagnostics-v1.1" for s in schemas[::2])
+
+
+@pytest.mark.parametrize("packing", ["xml", "string"])
+def test_marcxml_written_as_text_is_the_record_render_builds(app: SRUApp, packing: str) -> None:
+    """A page's MARCXML records go into the response as the text they were built as (not parsed
+    into elements and written out again): the same records, characters and all, as ``render``
+    gives one at a time, in both packings; CJK and escaped characters included."""
+    query = "cql.allRecords=1"
+    answer = search(app, query, maximumRecords="20", recordSchema="marcxml", recordPacking=packing)
+    found = app.res.search(app.res.parse(query), limit=20)
+    datas = answer.xml.xpath("//zs:record/zs:recordData", namespaces=NS)
+    assert len(datas) == len(found.ids) == 20
+    texts = []
+    for data, master, display in zip(datas, found.ids, found.displays):
+        got = etree.fromstring(data.text.encode("utf-8")) if packing == "string" else data[0]
+        want = app.res.render("marcxml", master, display)
+        assert etree.tostring(got, method="c14n", exclusive=True) == etree.tostring(want, method="c14n", exclusive=True)
+        texts.append(etree.tostring(got, encoding="unicode"))
+    assert any(any("\u4e00" <= c <= "\u9fff" for c in text) for text in texts)
+    assert any("&amp;" in text or "&lt;" in text for text in texts)

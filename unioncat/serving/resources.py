@@ -255,11 +255,13 @@ class Resources:
             out[master] = records.marcxml_text(head, holdings[master], mode)
         return out
 
-    def render_many(self, schema: str, hits: list[tuple[str, dict[str, Any]]]) -> dict[str, etree._Element | Exception]:
+    def render_many(self, schema: str,
+                    hits: list[tuple[str, dict[str, Any]]]) -> dict[str, etree._Element | str | Exception]:
         """Return :meth:`render` of a page of hits, or the error a hit's record raised: for
         MARCXML, opacxml and ISO holdings, the members, records and holdings of the page are
-        read in one query each (for every 500 records), not three or more a hit."""
-        out: dict[str, etree._Element | Exception] = {}
+        read in one query each (for every 500 records), not three or more a hit; MARCXML as
+        text (``marcxml_text``: a face writes it out as it is, without parsing it)."""
+        out: dict[str, etree._Element | str | Exception] = {}
         if schema not in ("marcxml", "opacxml", "isohold"):
             for master, display in hits:
                 try:
@@ -278,7 +280,7 @@ class Resources:
             elif schema == "opacxml":
                 out[master] = records.opacxml(head, holdings[master])
             else:
-                out[master] = records.marcxml(head, holdings[master], mode)
+                out[master] = records.marcxml_text(head, holdings[master], mode)
         return out
 
     def _heads(self, ids: dict[str, list[str]], mode: str, keep: bool) -> dict[str, str | Exception]:

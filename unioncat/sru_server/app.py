@@ -244,7 +244,7 @@ class SRUApp:
             raise SRUDiagnostic(80, sort_text, "sort either with sortKeys or with sortBy, not both")
         return parsed, req.query, sort_text
 
-    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, data: etree._Element | Exception,
+    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, data: etree._Element | str | Exception,
                 position: int) -> None:
         """Append one record (built by ``render_many``), or a surrogate diagnostic if it could
         not be built."""

@@ -11,6 +11,8 @@ ignored, as the standard says.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -229,15 +231,25 @@ def add_diagnostics(root: etree._Element, version: str, diags: list[SRUDiagnosti
             holder.append(diagnostic_element(version, diag))
 
 
-def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: etree._Element,
+# A record built as XML text (well-formed, its characters cleaned and escaped: no "?>" in it)
+# travels to the response's bytes inside this processing instruction, which ``serialize``
+# replaces with the text: a page of records is not parsed into elements only to be written out.
+_RAW = "unioncat-record"
+_RAW_PI = re.compile(rb"<\?" + _RAW.encode() + rb" (.*?)\?>", re.DOTALL)
+
+
+def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: etree._Element | str,
                position: int | None) -> None:
-    """Append one <record> with the packing the request asked for."""
+    """Append one <record> with the packing the request asked for; ``data`` is an element or
+    a record's XML text."""
     record = add(parent, "record")
     add(record, "recordSchema", schema_uri)
     add(record, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
     holder = add(record, "recordData")
     if req.escaping == "string":
-        holder.text = etree.tostring(data, encoding="unicode")
+        holder.text = data if isinstance(data, str) else etree.tostring(data, encoding="unicode")
+    elif isinstance(data, str):
+        holder.append(etree.ProcessingInstruction(_RAW, data))
     else:
         holder.append(data)
     if position is not None:
@@ -254,4 +266,7 @@ def serialize(root: etree._Element, stylesheet: str = "", soap: str = "") -> byt
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
     if stylesheet:
         head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode("utf-8")
-    return head + bytes(etree.tostring(root, encoding="utf-8"))
+    body = bytes(etree.tostring(root, encoding="utf-8"))
+    if b"<?" + _RAW.encode() in body:
+        body = _RAW_PI.sub(lambda m: m.group(1), body)
+    return head + body
