@@ -358,3 +358,30 @@ def test_a_work_in_many_editions_costs_comparisons_in_proportion(tmp_path: Path,
     assert stats["matches"] == 30 and stats["clusters"] == 30
     assert all(found[f"A.a{n}"] == found[f"B.b{n}"] for n in range(30))
     assert stats["comparisons"] <= 2 * 30, stats["comparisons"]  # 30 x 30 cross pairs before
+
+
+def test_the_stores_paged_reads_are_the_whole_reads(tmp_path: Path, write_config, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """Blocks, edges and records with their masters are read from the store a page at a time:
+    with small pages (a key split across two pages is read again whole; a page holds more
+    records than the largest block, as deduplication's pages hold more than ``max_block``) they
+    are what one page gives, whole and for some dirty records."""
+    from unioncat.config import load_config
+    from unioncat.store import open_store
+    from unioncat.store.dedup import LIVE
+
+    cfg = setup(tmp_path, write_config, run_cli)
+    with open_store(load_config(str(cfg)).store) as store:
+        blocks = list(store.block_rows(LIVE, None))
+        assert blocks and all(len(ids) > 1 for _, ids in blocks)
+        largest = max(len(ids) for _, ids in blocks)
+        for page in (largest + 1, largest + 2, largest + 5):
+            assert list(store.block_rows(LIVE, None, page=page)) == blocks
+        some = {"A.a1", "B.b2"}
+        mine = [(key, ids) for key, ids in blocks if {rid for rid, _, _ in ids} & some]
+        assert mine and list(store.block_rows(LIVE, some, page=largest + 1)) == mine
+        edges = list(store.all_edges(LIVE))
+        assert edges and list(store.all_edges(LIVE, page=1)) == edges
+        rows = list(store.records_and_masters(LIVE))
+        assert len({rid for rid, _ in rows}) == len(rows) == 8
+        assert list(store.records_and_masters(LIVE, page=2)) == rows
+        assert all(master for _, master in rows)

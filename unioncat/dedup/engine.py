@@ -231,7 +231,8 @@ class Deduplicator:
     def _blocks(self, dirty: set[str] | None) -> Iterable[list[tuple[str, int | None, int | None]]]:
         """Yield the records (id, year, edition) of every usable block: those of the dirty
         records' keys (of every key without), blocks over ``max_block`` left out and reported."""
-        for key, found in self.store.block_rows(self.t, dirty):
+        page = max(50_000, self.cfg.dedup.max_block + 1)  # an oversized block still shows it is
+        for key, found in self.store.block_rows(self.t, dirty, page):
             members = sorted(set(found))
             if len(members) > self.cfg.dedup.max_block:
                 self.stats.oversized_blocks += 1

@@ -165,7 +165,8 @@ class DedupStore(StoreCore):
         """Yield every blocking key two or more records share, in key order, with its records
         as (id, year, edition); with ``dirty``, only the keys of those records.  Read ``page``
         rows at a time (memory stays flat however big the store); a key with more records than
-        a page is yielded with the first ``page`` of them."""
+        a page is yielded with the first ``page`` of them (so a page must hold more records
+        than any block the caller would use)."""
         source = t.keys
         if dirty is not None:
             keys = self.temp_table("dirty_keys", "key TEXT PRIMARY KEY")
