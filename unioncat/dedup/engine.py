@@ -451,7 +451,7 @@ class Deduplicator:
         splits = self._splits()
         used: set[str] = set()
         rows: list[tuple[str, str]] = []
-        for group in sorted(groups, key=lambda g: (-len(g), any(r in splits for r in g), g[0])):
+        for group in sorted(groups, key=_choosing_order(splits)):
             choice = self._choose(group, previous, age, used)
             rows.extend((rid, choice) for rid in group)
         return rows, used | set(previous.values())
@@ -491,7 +491,7 @@ class Deduplicator:
                 self.store.dedup_stage_clusters(rows)
                 rows = []
 
-        for group in sorted(multi, key=lambda g: (-len(g), any(r in splits for r in g), g[0])):
+        for group in sorted(multi, key=_choosing_order(splits)):
             master = self._choose(group, previous, age, used)
             for rid in group:
                 write(rid, master)
@@ -533,6 +533,12 @@ def _extract_with(store: Store, since: str | None, formats: dict[str, str], bloc
         rec = dedup_record(rid, source, formats.get(source, "marc21"), raw, syntax, charset, blocked)
         out.append((rid, source, _to_json(rec), sorted(blocking_keys(rec)), rec.year, rec.edition))
     return out
+
+
+def _choosing_order(splits: set[str]) -> Callable[[list[str]], tuple[int, bool, str]]:
+    """The order groups choose their master ids in: bigger first, then those without a record
+    split off by hand, then by first record id."""
+    return lambda group: (-len(group), any(r in splits for r in group), group[0])
 
 
 def master_id_for(seed: str) -> str:

@@ -235,7 +235,8 @@ def add_diagnostics(root: etree._Element, version: str, diags: list[SRUDiagnosti
 # travels to the response's bytes inside this processing instruction, which ``serialize``
 # replaces with the text: a page of records is not parsed into elements only to be written out.
 _RAW = "unioncat-record"
-_RAW_PI = re.compile(rb"<\?" + _RAW.encode() + rb" (.*?)\?>", re.DOTALL)
+_RAW_START = b"<?" + _RAW.encode() + b" "
+_RAW_PI = re.compile(re.escape(_RAW_START) + rb"(.*?)\?>", re.DOTALL)
 
 
 def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: etree._Element | str,
@@ -267,6 +268,6 @@ def serialize(root: etree._Element, stylesheet: str = "", soap: str = "") -> byt
     if stylesheet:
         head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode("utf-8")
     body = bytes(etree.tostring(root, encoding="utf-8"))
-    if b"<?" + _RAW.encode() in body:
+    if _RAW_START in body:
         body = _RAW_PI.sub(lambda m: m.group(1), body)
     return head + body

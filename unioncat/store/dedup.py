@@ -170,10 +170,10 @@ class DedupStore(StoreCore):
         source = t.keys
         if dirty is not None:
             keys = self.temp_table("dirty_keys", "key TEXT PRIMARY KEY")
-            for part in in_chunks(dirty):
+            for part, _ in in_chunks(dirty):
                 with self.write():  # a temporary table: takes no lock others wait on
                     self.db.executemany(f"INSERT INTO {keys} SELECT key FROM {t.keys} WHERE id=?"
-                                        " ON CONFLICT DO NOTHING", ((rid,) for rid in part[0]))
+                                        " ON CONFLICT DO NOTHING", ((rid,) for rid in part))
             source = f"{t.keys} k JOIN {keys} d ON d.key = k.key"
         prefix = "k." if dirty is not None else ""
         sql = (f"SELECT {prefix}key, {prefix}id, {prefix}year, {prefix}edition FROM {source}"
@@ -209,13 +209,18 @@ class DedupStore(StoreCore):
 
     def candidates(self, page: int = 20_000) -> Iterator[list[tuple[str, str]]]:
         """Yield the candidate pairs in (a, b) order, a page at a time."""
-        after = ("", "")
+        yield from self._keyset(f"SELECT a, b FROM {self._pairs} WHERE (a, b) > (?, ?) ORDER BY a, b", ("", ""), page)
+
+    def _keyset(self, sql: str, start: tuple[str, ...], page: int) -> Iterator[list[Any]]:
+        """Yield the rows of ``sql`` a page at a time: its WHERE compares its first columns, as
+        many as ``start`` has, with parameters (``start`` first, then the last row read), and it
+        is ordered by them."""
+        after = start
         while True:
-            rows = self.db.execute(f"SELECT a, b FROM {self._pairs} WHERE (a, b) > (?, ?) ORDER BY a, b"
-                                   f" LIMIT {page}", after).fetchall()
+            rows = self.db.execute(f"{sql} LIMIT {page}", after).fetchall()
             if rows:
-                yield [(a, b) for a, b in rows]
-                after = rows[-1]
+                yield rows
+                after = tuple(rows[-1][:len(start)])
             if len(rows) < page:
                 return
 
@@ -249,28 +254,16 @@ class DedupStore(StoreCore):
         return out
 
     def all_edges(self, t: Tables, page: int = 50_000) -> Iterator[tuple[str, str]]:
-        """Yield every match edge (a, b), a page at a time."""
-        after = ("", "")
-        while True:
-            rows = self.db.execute(f"SELECT a, b FROM {t.edges} WHERE (a, b) > (?, ?) ORDER BY a, b LIMIT {page}",
-                                   after).fetchall()
+        """Yield every match edge (a, b), read a page at a time."""
+        for rows in self._keyset(f"SELECT a, b FROM {t.edges} WHERE (a, b) > (?, ?) ORDER BY a, b", ("", ""), page):
             yield from rows
-            if len(rows) < page:
-                return
-            after = rows[-1]
 
     def records_and_masters(self, t: Tables, page: int = 50_000) -> Iterator[tuple[str, str | None]]:
         """Yield (id, master id before this run or None) of every extracted record, in id order,
-        a page at a time."""
-        after = ""
-        while True:
-            rows = self.db.execute(f"SELECT r.id, c.master_id FROM {t.records} r LEFT JOIN clusters c"
-                                   f" ON c.record_id = r.id WHERE r.id > ? ORDER BY r.id LIMIT {page}",
-                                   (after,)).fetchall()
+        read a page at a time."""
+        for rows in self._keyset(f"SELECT r.id, c.master_id FROM {t.records} r LEFT JOIN clusters c"
+                                 " ON c.record_id = r.id WHERE r.id > ? ORDER BY r.id", ("",), page):
             yield from rows
-            if len(rows) < page:
-                return
-            after = rows[-1][0]
 
     def dedup_live_among(self, t: Tables, rids: Iterable[str]) -> set[str]:
         """Return the ids among rids of extracted (live) records."""
