@@ -91,7 +91,7 @@ def import_source(store: Store, source: SourceConfig, paths: list[str] | None = 
     load fails saying so, unless ``force``.  A drop that could not be read whole
     never deletes anything (the load has failed before the sweep)."""
     try:
-        harvester = FileHarvester(source, paths)
+        harvester = FileHarvester(source, paths, known=lambda: store.known_records(source.id))
     except UnioncatError as exc:
         return failed_load(store, source.id, "import", str(exc))
     sweep = full or source.full_dump

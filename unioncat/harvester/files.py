@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from unioncat.config.model import SourceConfig
 from unioncat.errors import ConfigError, FatalReadError, RecordError
 from unioncat.harvester.base import local_id_for
-from unioncat.marc.reader import MarcFile
+from unioncat.marc.reader import KnownItem, MarcFile
+from unioncat.marc.records import SYNTAX_ISO2709
 from unioncat.models import Rejected, SourceRecord, content_hash
 
 
@@ -39,8 +40,14 @@ class FileHarvester:
             ...
     """
 
-    def __init__(self, source: SourceConfig, paths: list[str] | None = None) -> None:
+    def __init__(self, source: SourceConfig, paths: list[str] | None = None,
+                 known: Callable[[], dict[bytes, str]] | None = None) -> None:
+        """``known`` gives the records stored now as content hash -> local id (see
+        ``Store.known_records``): an ISO 2709 record found there is passed on unparsed."""
         self.source = source
+        self._load_known = known
+        self._known: dict[bytes, str] | None = None
+        self._parsed_ids: set[str] = set()  # local ids parsed so far while recognising
         self.paths = list(paths or ([source.path] if source.path else []))
         if not self.paths:
             raise ConfigError("", f"source {source.id}",
@@ -72,7 +79,8 @@ class FileHarvester:
         self._files = expand_paths(self.paths)
         self._total_bytes = sum(os.path.getsize(f) for f in self._files)  # once, not per batch
         for path in self._files:
-            self._current = MarcFile(path, self.source.format, self.source.encoding)
+            self._current = MarcFile(path, self.source.format, self.source.encoding,
+                                     self._recognise if self._load_known else None)
             read = 0
             try:
                 for item in self._read(self._current):
@@ -93,9 +101,32 @@ class FileHarvester:
                 if len(self.failures) > 1 else ""
             raise FatalReadError(first.location, first.reason + more, first.offset)
 
+    def _recognise(self, raw: bytes) -> tuple[str, bytes] | None:
+        """Return the local id and hash of a record stored with these very bytes, unless a
+        record of this load already took or changed that id (then it is parsed as before:
+        it may be renamed).  Each is recognised once: a second copy is parsed and counted
+        as repeated."""
+        if self._known is None:
+            self._known = self._load_known() if self._load_known else {}
+        digest = content_hash(raw)
+        local_id = self._known.pop(digest, None)
+        if local_id is None or local_id in self._parsed_ids:
+            return None
+        return local_id, digest
+
     def _read(self, marc_file: MarcFile) -> Iterator[SourceRecord | Rejected]:
         src = self.source
+        recognising = marc_file.recognise is not None
         for item in marc_file.items():
+            if isinstance(item, KnownItem):
+                # Only ever found unchanged by the store: nothing of it is written but when
+                # it was seen, so what parsing would say (charset, 005) is not needed.
+                yield SourceRecord(
+                    source_id=src.id, local_id=item.local_id, raw=item.raw, syntax=SYNTAX_ISO2709,
+                    format=src.format, charset="", leader=item.raw[:24].decode("latin-1"),
+                    location=marc_file.path, position=item.position, offset=item.offset,
+                    hash=item.digest)
+                continue
             if isinstance(item, RecordError):
                 if item.reason.startswith("truncated record"):
                     self.cut_short.append(marc_file.path)
@@ -103,8 +134,11 @@ class FileHarvester:
                                None, item.raw)
                 continue
             digest = content_hash(item.raw)
+            local_id = local_id_for(item.control_number, None, digest)
+            if recognising:
+                self._parsed_ids.add(local_id)
             yield SourceRecord(
-                source_id=src.id, local_id=local_id_for(item.control_number, None, digest),
+                source_id=src.id, local_id=local_id,
                 raw=item.raw,
                 syntax=item.syntax, format=src.format, charset=item.charset, leader=item.leader,
                 datestamp=item.datestamp, deleted=item.deleted, location=marc_file.path,

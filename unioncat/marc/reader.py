@@ -16,7 +16,7 @@ import io
 import os
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from lxml import etree
 
@@ -51,13 +51,33 @@ class MarcItem:
         return self.leader[5:6] == "d"
 
 
-class MarcFile:
-    """A MARC file on disk: format sniffed from content, gzip by magic bytes."""
+@dataclass(frozen=True)
+class KnownItem:
+    """An ISO 2709 record recognised by its bytes as one already stored, so not parsed."""
 
-    def __init__(self, path: str, fmt: str = "marc21", encoding: str = "auto") -> None:
+    raw: bytes
+    local_id: str
+    digest: bytes  # models.content_hash(raw)
+    position: int
+    offset: int | None
+
+
+# Given a framed record's bytes: its local id and content hash when it is known as is.
+Recognise = Callable[[bytes], "tuple[str, bytes] | None"]
+
+
+class MarcFile:
+    """A MARC file on disk: format sniffed from content, gzip by magic bytes.
+
+    With ``recognise``, an ISO 2709 record it knows comes out as a :class:`KnownItem`
+    without being parsed (most of a nightly drop is last night's records)."""
+
+    def __init__(self, path: str, fmt: str = "marc21", encoding: str = "auto",
+                 recognise: Recognise | None = None) -> None:
         self.path = path
         self.fmt = fmt
         self.encoding = encoding
+        self.recognise = recognise
         self.size = os.path.getsize(path)
         self._raw: BinaryIO | None = None
         self.warnings: list[str] = []
@@ -91,7 +111,7 @@ class MarcFile:
             head = stream.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
         return head[:1] == b"<"
 
-    def items(self) -> Iterator[MarcItem | RecordError]:
+    def items(self) -> Iterator[MarcItem | KnownItem | RecordError]:
         """Yield every record or per-record error in file order."""
         try:
             if self.is_xml():
@@ -106,11 +126,16 @@ class MarcFile:
                 self._raw.close()
 
     # ISO 2709 -----------------------------------------------------------------
-    def _iso_items(self) -> Iterator[MarcItem | RecordError]:
+    def _iso_items(self) -> Iterator[MarcItem | KnownItem | RecordError]:
+        recognise = self.recognise
         with self._open() as stream:
             for chunk in iter_chunks(stream, self.path):
                 if isinstance(chunk, RecordError):
                     yield chunk
+                    continue
+                known = recognise(chunk.data) if recognise is not None and not chunk.note else None
+                if known is not None:
+                    yield KnownItem(chunk.data, known[0], known[1], chunk.position, chunk.offset)
                     continue
                 try:
                     yield self._iso_item(chunk)

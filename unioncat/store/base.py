@@ -241,6 +241,15 @@ class StoreCore:
         return int(self.db.execute(f"SELECT count(*) FROM records WHERE source=? AND deleted=0 AND {_UNSEEN}",
                                    (source, since_load)).fetchone()[0])
 
+    def known_records(self, source: str) -> dict[bytes, str]:
+        """Return content hash -> local id for a source's live records that an unchanged copy
+        would leave as they are (an import recognises these by their bytes, unparsed).  Not
+        those with notes (parsing says them again) or renamed ones (``ID#2``: which id a
+        copy gets depends on what came before it in the load)."""
+        return {bytes(digest): local_id for digest, local_id in self.db.execute(
+            "SELECT hash, local_id FROM records WHERE source=? AND deleted=0 AND notes IS NULL"
+            " AND local_id NOT LIKE ?", (source, "%#%"))}
+
     def next_load_id(self) -> int:
         """Return the id the next load will get (runs are serialised by the run lock)."""
         return int(self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM loads").fetchone()[0])

@@ -38,7 +38,10 @@ class SQLiteStore(Store):
                     raise StoreError(f"{path}: no record store here (run `unioncat run` or "
                                      "`unioncat import` first)")
                 self.db = _connect(f"file:{os.path.abspath(path)}?mode=ro", timeout, uri=True)
-                self._check_version()
+                if not self._check_version():  # the first writer has not made its tables yet
+                    self.db.close()
+                    raise StoreError(f"{path}: no record store here yet (the first `unioncat run` "
+                                     "or `unioncat import` is still creating it)")
                 return
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self.db = _connect(path, timeout)
