@@ -11,13 +11,15 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import pickle
 import shutil
 import signal
+import tempfile
 import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from unioncat.config.model import Config
 from unioncat.errors import SearchIndexError
@@ -134,6 +136,42 @@ def _worker_documents(masters: list[str]) -> list[Built | str]:
     return list(prepared(store, cfg, masters))
 
 
+class PublishedLog:
+    """What an index run wrote, for the datestamps given once the index is committed: kept in a
+    temporary file, not in memory (a 5,000,000-record rebuild writes 2,500,000 masters, about
+    350 bytes each as Python objects)."""
+
+    PAGE = 10_000
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="unioncat-published-")
+        self._page: list[Published] = []
+
+    def append(self, published: Published) -> None:
+        self._page.append(published)
+        if len(self._page) >= self.PAGE:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._page:
+            pickle.dump([tuple(p) for p in self._page], self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._page = []
+
+    def __iter__(self) -> Iterator[Published]:
+        """Everything appended, in order (read back from this run's own temporary file)."""
+        self._spill()
+        self._file.seek(0)
+        while True:
+            try:
+                page: Sequence[tuple[str, str, tuple[str, ...]]] = pickle.load(self._file)  # noqa: S301 - our own file
+            except EOFError:
+                return
+            yield from (Published(*p) for p in page)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | None = None) -> IndexStats:
     """Index the masters deduplication marked dirty (everything if there is no index yet)."""
     if not os.path.isdir(cfg.index.path) or not os.listdir(cfg.index.path):
@@ -144,10 +182,14 @@ def update(store: Store, cfg: Config, progress: Callable[[int, int], None] | Non
         return rebuild(store, cfg, progress)  # a store from before datestamps: stamp every master once
     dirty = store.index_dirty()
     engine = open_engine(cfg.index.engine, cfg.index.path)
-    published: list[Published] = []
-    gone = _write(engine, build_documents(store, cfg, dirty), stats, progress, len(dirty), replace=True, published=published)
-    engine.commit()
-    stats.stamped = stamps.record(store, published, gone)
+    published = PublishedLog()
+    try:
+        gone = _write(engine, build_documents(store, cfg, dirty), stats, progress, len(dirty), replace=True,
+                      published=published)
+        engine.commit()
+        stats.stamped = stamps.record(store, published, gone)
+    finally:
+        published.close()
     store.forget_index_dirty(dirty)
     stats.total = engine.count()
     stats.elapsed = time.monotonic() - start
@@ -163,14 +205,19 @@ def rebuild(store: Store, cfg: Config, progress: Callable[[int, int], None] | No
     shutil.rmtree(fresh, ignore_errors=True)
     masters = store.all_masters()
     engine = open_engine(cfg.index.engine, fresh)
-    published: list[Published] = []
-    _write(engine, build_documents(store, cfg, masters), stats, progress, len(masters), replace=False, published=published)
-    engine.commit()
-    stats.total = engine.count()
-    del engine
-    swap_in(fresh, target)
-    shutil.rmtree(fresh, ignore_errors=True)  # the old index, after the exchange
-    stats.stamped = stamps.record(store, published, [], everything=True)
+    published = PublishedLog()
+    try:
+        gone = _write(engine, build_documents(store, cfg, masters), stats, progress, len(masters), replace=False,
+                      published=published)
+        del masters
+        engine.commit()
+        stats.total = engine.count()
+        del engine
+        swap_in(fresh, target)
+        shutil.rmtree(fresh, ignore_errors=True)  # the old index, after the exchange
+        stats.stamped = stamps.record(store, published, gone, everything=True)
+    finally:
+        published.close()
     store.forget_index_dirty()
     stats.elapsed = time.monotonic() - start
     return stats
@@ -203,7 +250,7 @@ def _exchange(a: str, b: str) -> bool:
 
 def _write(engine: TantivyEngine, docs: Iterator[Built | str], stats: IndexStats,
            progress: Callable[[int, int], None] | None, total: int, replace: bool,
-           published: list[Published]) -> list[str]:
+           published: PublishedLog) -> list[str]:
     """Write the documents; collect what was published; return the masters removed."""
     batch: list[tuple[str, Any]] = []
     gone: list[str] = []

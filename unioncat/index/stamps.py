@@ -41,7 +41,7 @@ def sets_of(sources: Iterable[str], kind: str) -> tuple[str, ...]:
     return tuple(sorted(f"member:{s}" for s in set(sources))) + ((f"type:{word}",) if word else ())
 
 
-def record(store: Store, published: list[Published], gone: list[str], everything: bool = False) -> int:
+def record(store: Store, published: Iterable[Published], gone: list[str], everything: bool = False) -> int:
     """Stamp now the masters an index run wrote whose signature or sets changed, and the ones it
     removed (and, after a rebuild, ``everything``: every published master not written);
     return how many datestamps changed."""

@@ -2,7 +2,8 @@
 ``unioncat.index.stamps``, for both back ends."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from itertools import islice
+from typing import Iterable, NamedTuple
 
 from unioncat.store.base import StoreCore
 
@@ -27,13 +28,15 @@ class Stamp(NamedTuple):
 class StampStore(StoreCore):
     """Datestamps and sets."""
 
-    def stamp_published(self, published: list[Published], gone: list[str], everything: bool, stamp: str) -> int:
+    def stamp_published(self, published: Iterable[Published], gone: list[str], everything: bool, stamp: str) -> int:
         """Give ``stamp`` to the masters written whose signature or sets changed, and to the ones
-        removed (with ``everything``, every published master not written); return how many."""
+        removed (with ``everything``, after a rebuild: every published master that is no longer
+        a master); return how many.  ``published`` is read once, a chunk at a time."""
         changed = 0
-        for i in range(0, max(len(published), 1), CHUNK):
+        rows = iter(published)
+        while chunk := list(islice(rows, CHUNK)):
             with self.write():
-                for master, sig, sets in published[i:i + CHUNK]:
+                for master, sig, sets in chunk:
                     row = self._stamp_row(master)
                     joined = " ".join(sets)
                     if row and not row[1] and row[2] == sig and row[3] == joined:
@@ -45,10 +48,10 @@ class StampStore(StoreCore):
                                     (master, stamp, sig, joined))
                     changed += 1
         removed = list(gone)
-        if everything:
-            written = {p.master_id for p in published}
-            removed += [m for (m,) in self.db.execute("SELECT master_id FROM master_stamps WHERE deleted=0")
-                        if m not in written]
+        if everything:  # a rebuild wrote every master with members; the others are in ``gone``
+            removed += [m for (m,) in self.db.execute(
+                "SELECT master_id FROM master_stamps s WHERE deleted=0 AND NOT EXISTS"
+                " (SELECT 1 FROM clusters c WHERE c.master_id = s.master_id)")]
         for i in range(0, len(removed), CHUNK):
             with self.write():
                 for master in removed[i:i + CHUNK]:
