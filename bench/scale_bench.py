@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import BinaryIO
 from pathlib import Path
 from urllib.parse import quote
 
@@ -112,16 +113,22 @@ def touch_one_percent(folder: Path, seed: int = 9) -> int:
     for path in sorted(folder.glob("M*.mrc")):
         out = path.with_suffix(".new")
         with path.open("rb") as fh, out.open("wb") as dst:
-            for rec in pymarc.MARCReader(fh, force_utf8=True, to_unicode=True):
-                if rec is None:
-                    continue
-                if rnd.random() < 0.01:
+            for raw in iter(lambda: _next_record(fh), b""):
+                if rnd.random() < 0.01:  # only the changed ones are parsed: 5,000,000 took 20 minutes
+                    rec = pymarc.Record(data=raw, force_utf8=True, to_unicode=True)
                     rec.add_ordered_field(Field(tag="500", indicators=Indicators(" ", " "),
                                                 subfields=[Subfield("a", f"Changed {changed}.")]))
                     changed += 1
-                dst.write(rec.as_marc())
+                    raw = rec.as_marc()
+                dst.write(raw)
         out.replace(path)
     return changed
+
+
+def _next_record(fh: BinaryIO) -> bytes:
+    """Return the next ISO 2709 record of a file as it is (its length from the leader), or b""."""
+    head = fh.read(5)
+    return head + fh.read(int(head) - 5) if head else b""
 
 
 # Runs the CLI, then reports the peak RSS of the run and of its worker processes on stderr.
