@@ -108,6 +108,8 @@ class FileHarvester:
         as repeated."""
         if self._known is None:
             self._known = self._load_known() if self._load_known else {}
+        if not self._known:  # a first import, or every stored record seen: no hash to spend
+            return None
         digest = content_hash(raw)
         local_id = self._known.pop(digest, None)
         if local_id is None or local_id in self._parsed_ids:

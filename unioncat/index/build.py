@@ -19,7 +19,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from unioncat.config.model import Config
 from unioncat.errors import SearchIndexError
@@ -139,7 +139,7 @@ def _worker_documents(masters: list[str]) -> list[Built | str]:
 class PublishedLog:
     """What an index run wrote, for the datestamps given once the index is committed: kept in a
     temporary file, not in memory (a 5,000,000-record rebuild writes 2,500,000 masters, about
-    350 bytes each as Python objects)."""
+    480 bytes each as Python objects)."""
 
     PAGE = 10_000
 
@@ -154,7 +154,7 @@ class PublishedLog:
 
     def _spill(self) -> None:
         if self._page:
-            pickle.dump([tuple(p) for p in self._page], self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(self._page, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self._page = []
 
     def __iter__(self) -> Iterator[Published]:
@@ -163,10 +163,10 @@ class PublishedLog:
         self._file.seek(0)
         while True:
             try:
-                page: Sequence[tuple[str, str, tuple[str, ...]]] = pickle.load(self._file)  # noqa: S301 - our own file
+                page: list[Published] = pickle.load(self._file)  # noqa: S301 - our own file
             except EOFError:
                 return
-            yield from (Published(*p) for p in page)
+            yield from page
 
     def close(self) -> None:
         self._file.close()
