@@ -127,3 +127,42 @@ def test_documents_built_in_worker_processes_are_those_built_here(site: Path, en
 
     assert len(here) == len(masters) > 20 and here[-1] == "M-no-such-master"
     assert [plain(i) for i in there] == [plain(i) for i in here]
+
+
+def test_readers_never_see_half_an_incremental_update(write_config, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update is one commit: a server searching while ``unioncat index`` writes sees the index
+    before the update or after it, never the part written so far (an update used to commit every
+    COMMIT_EVERY documents, on the live index)."""
+    from unioncat.cql import parse
+    from unioncat.index import build
+    from unioncat.store import open_store
+
+    recs = records(30)
+    drop = tmp_path / "a.mrc"
+    drop.write_bytes(b"".join(r.as_marc() for r in recs))
+    cfg_path = write_config({"id": "A", "path": str(drop)})
+    run(cfg_path, "run")
+    for rec in recs[:20]:
+        rec["245"]["a"] = "Zyxwvut unmistakable retitling"
+    drop.write_bytes(b"".join(r.as_marc() for r in recs))
+    run(cfg_path, "import", "A")
+    run(cfg_path, "dedup")
+
+    cfg = load_config(str(cfg_path))
+    query = parse("dc.title=zyxwvut")
+    seen: list[int] = []
+    add_prepared = build.TantivyEngine.add_prepared
+
+    def add_and_look(self, docs, replace=True):  # type: ignore[no-untyped-def]
+        add_prepared(self, docs, replace)
+        seen.append(open_engine("tantivy", cfg.index.path, create=False).search(query).total)
+
+    monkeypatch.setattr(build, "BATCH", 5)
+    monkeypatch.setattr(build, "COMMIT_EVERY", 5)
+    monkeypatch.setattr(build.TantivyEngine, "add_prepared", add_and_look)
+    with open_store(cfg.store) as store:
+        stats = build.update(store, cfg)
+    assert stats.documents == 20 and not stats.rebuilt
+    assert len(seen) >= 4 and set(seen) == {0}, seen  # a reader during the update: the old index
+    assert open_engine("tantivy", cfg.index.path, create=False).search(query).total == 20

@@ -251,7 +251,12 @@ def _exchange(a: str, b: str) -> bool:
 def _write(engine: TantivyEngine, docs: Iterator[Built | str], stats: IndexStats,
            progress: Callable[[int, int], None] | None, total: int, replace: bool,
            published: PublishedLog) -> list[str]:
-    """Write the documents; collect what was published; return the masters removed."""
+    """Write the documents; collect what was published; return the masters removed.
+
+    An update (``replace``) writes the live index and commits once, at the end, so that a
+    server sees the index before the update or after it; tantivy keeps the writer's memory
+    within its heap by writing segments without a commit.  A rebuild writes a private copy
+    and commits every COMMIT_EVERY documents."""
     batch: list[tuple[str, Any]] = []
     gone: list[str] = []
     for n, doc in enumerate(docs, 1):
@@ -264,8 +269,8 @@ def _write(engine: TantivyEngine, docs: Iterator[Built | str], stats: IndexStats
             engine.add_prepared(batch, replace)
             stats.documents += len(batch)
             batch.clear()
-            if stats.documents % COMMIT_EVERY == 0:
-                engine.flush()  # bounded memory: segments go to disk as we go
+            if not replace and stats.documents % COMMIT_EVERY == 0:
+                engine.flush()  # a rebuild's private copy: its segments go to disk as it goes
             if progress:
                 progress(n, total)
     engine.add_prepared(batch, replace)
