@@ -58,6 +58,29 @@ def test_incremental_index_follows_changes_and_deletions(write_config, tmp_path:
     assert rebuilt["rebuilt"] is True and rebuilt["total"] == 29
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def _poll(look, until: bool = True, tries: int = 200) -> list[int]:  # type: ignore[no-untyped-def]
+    """Look every 50 ms until what is found is non-empty (``until``) or empty; return the last look."""
+    for _ in range(tries):
+        found = look()
+        if bool(found) == until:
+            break
+        time.sleep(0.05)
+    return found  # type: ignore[no-any-return]
+
+
 def test_kill_9_during_indexing_leaves_the_previous_index_searchable(write_config, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                      shared_data: Path) -> None:
     cfg = write_config({"id": "L", "path": str(MARC / "loc_utf8_100.mrc")})
@@ -68,9 +91,11 @@ def test_kill_9_during_indexing_leaves_the_previous_index_searchable(write_confi
     run(cfg, "dedup")
     proc = subprocess.Popen([sys.executable, "-m", "unioncat", "--config", str(cfg), "index"],
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    time.sleep(1.0)
+    workers = _poll(lambda: _children(proc.pid))  # 10,000 masters: built in worker processes
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # The workers go with it (they used to wait for ever, adopted by init, each with its memory).
+    assert workers and not _poll(lambda: [pid for pid in workers if os.path.exists(f"/proc/{pid}")], until=False)
     assert total(cfg, "cql.allRecords=1") >= 100  # still searchable, old or partly new
     run(cfg, "index")
     assert total(cfg, "cql.allRecords=1") == 10100

@@ -11,10 +11,10 @@ import pymarc
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.conftest import MARC
 from unioncat.cli import cli
 
-SAMPLE = ROOT.parent / "shared" / "data" / "loc-booksall-2016" / "BooksAll.2016.part01.recs000001-001000.sample.mrc"
+SAMPLE = MARC / "loc_utf8_100.mrc"  # in the repository: a clean clone has no ../shared
 # Which of the 30 titles each member holds, with how many copies, at which branch, and the
 # barcodes it wrote: B reuses A's barcode A012-0 for its copy of title 12, and both call a branch MAIN.
 HOLDS = {"A": {t: 1 for t in range(0, 20)},

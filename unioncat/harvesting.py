@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from typing import Any, Callable, Iterator
 
 from unioncat.config.model import Config, SourceConfig
@@ -28,6 +28,7 @@ from unioncat.holdings.itemstore import ItemExtractor
 from unioncat.loading import ProgressFn, failed_load, load
 from unioncat.models import LoadStats, now
 from unioncat.store import Store, open_store
+from unioncat.workers import pool as worker_pool
 
 
 def make_harvester(source: SourceConfig, checkpoint: dict[str, Any] | None, *, full: bool,
@@ -156,7 +157,7 @@ def load_members(cfg: Config, full: bool, workers: int) -> Iterator[tuple[Source
     turns at the write lock (reading, decoding and extracting still go side by side)."""
     # Workers start from a fresh interpreter (forkserver), not a copy of this one and its connection.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with worker_pool(workers, mp_context=context) as pool:
         futures = {pool.submit(load_member, cfg, src.id, full): src for src in cfg.sources}
         try:
             for future in as_completed(futures):

@@ -19,7 +19,6 @@ import itertools
 import json
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from unioncat.errors import DedupError
 from unioncat.models import DedupRecord, MatchDecision, now
 from unioncat.store import Store, open_store
 from unioncat.store.dedup import LIVE, STAGED, Extracted
+from unioncat.workers import pool as worker_pool
 
 STATE = "__dedup__"
 _CHUNK = 1000
@@ -206,7 +206,7 @@ class Deduplicator:
         done = 0
         # Extraction is pure computation: on a big run both cores do it, each worker
         # reading its own ranges of the store (readers are let in beside this writer).
-        pool = ProcessPoolExecutor(max_workers=2) if total > 4 * _CHUNK else None
+        pool = worker_pool(2) if total > 4 * _CHUNK else None
         task = partial(_extract_range, self.store.location, since, self.formats, self.blocked)
         results = pool.map(task, ranges) if pool else map(partial(_extract_with, self.store, since, self.formats,
                                                                   self.blocked), ranges)

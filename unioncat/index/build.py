@@ -17,7 +17,7 @@ import signal
 import tempfile
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -28,6 +28,7 @@ from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
 from unioncat.index.stamps import Published, signature
 from unioncat.store import Store, open_store
+from unioncat.workers import pool as worker_pool
 from unioncat.text import fold
 
 BATCH = 2000
@@ -110,7 +111,7 @@ def build_documents(store: Store, cfg: Config, masters: list[str],
         return
     # Workers are forked before this process opens an index writer (no writer threads to copy);
     # each opens its own read-only connection and sees what the run has committed.
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start, initargs=(cfg,))
+    pool = worker_pool(workers, initializer=_worker_start, initargs=(cfg,))
     pending: deque[Future[list[Built | str]]] = deque()
     try:
         for at in range(0, len(masters), CHUNK):
