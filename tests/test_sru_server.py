@@ -607,8 +607,12 @@ def test_a_record_that_cannot_be_built_is_a_diagnostic_among_the_others(site: Pa
             raise KeyError("a record the store lost")
         return parts(self, master, ids)
 
+    kept = resources.Resources._kept  # what the index keeps of the broken one is not there either
+
     monkeypatch.setattr(resources, "marc21_fields", marc21_fields)
     monkeypatch.setattr(resources.Resources, "_parts", parts_of)
+    monkeypatch.setattr(resources.Resources, "_kept", staticmethod(
+        lambda display, mode: None if broken in str(display.get("marcxml")) else kept(display, mode)))
     answer = search(_app_with(site), query, maximumRecords="3", recordSchema=schema)
     schemas = answer.xml.xpath("//zs:record/zs:recordSchema/text()", namespaces=NS)
     assert answer.diagnostics() == ["info:srw/diagnostic/1/64"] and len(schemas) == 3
@@ -634,3 +638,39 @@ def test_marcxml_written_as_text_is_the_record_render_builds(app: SRUApp, packin
         texts.append(etree.tostring(got, encoding="unicode"))
     assert any(any("\u4e00" <= c <= "\u9fff" for c in text) for text in texts)
     assert any("&amp;" in text or "&lt;" in text for text in texts)
+
+
+def test_the_index_keeps_each_master_record_as_the_store_builds_it(site: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each master's MARCXML up to the union's holdings is built when it is indexed and kept in
+    the index: a searchRetrieve writes it as it is and reads no member record (on a cold query
+    mix, reading members and records from the store took most of a request's time); what the
+    index keeps is what building it from the store at request time gives."""
+    from unioncat.cql import parse
+    from unioncat.dedup.clusters import marc21_fields
+    from unioncat.serving import records
+    from unioncat.serving.resources import Resources
+    from unioncat.store import open_store
+    from unioncat.store.base import StoreCore
+    from unioncat.store.dedup import DedupStore
+
+    cfg = load_config(str(site))
+    found = Resources(cfg).search(parse("cql.allRecords=1"), limit=5000)
+    assert found.total == len(found.ids) > 1000
+    with open_store(cfg.store, readonly=True) as store:
+        for master, display in zip(found.ids, found.displays):
+            assert display["marcxml"] == records.marcxml_head(*marc21_fields(store, master, display["members"]))
+    query = {"maximumRecords": "50", "recordSchema": "marcxml"}
+    built = search(create_app(cfg), "cql.allRecords=1", **query).body  # before reads are refused
+
+    def refused(*_: object) -> None:
+        raise AssertionError("a member record was read")
+
+    monkeypatch.setattr(StoreCore, "get_many", refused)
+    monkeypatch.setattr(DedupStore, "records_data", refused)
+    kept = search(create_app(cfg), "cql.allRecords=1", **query)
+    assert hits(kept) == found.total and len(kept.xml.findall(f".//{{{NS['marc']}}}record")) == 50
+    monkeypatch.undo()
+    monkeypatch.setattr(Resources, "_kept", staticmethod(lambda display, mode: None))
+    assert search(create_app(cfg), "cql.allRecords=1", **query).body == kept.body
+    assert built == kept.body

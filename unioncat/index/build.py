@@ -22,12 +22,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from unioncat.config.model import Config
-from unioncat.errors import SearchIndexError
+from unioncat.errors import SearchIndexError, UnioncatError
 from unioncat.index.engine import IndexDocument, TantivyEngine, engine_class, open_engine
 from unioncat.index import stamps
 from unioncat.index.fields import DocParts, document_fields, format_label, record_parts
 from unioncat.index.stamps import Published, signature
+from unioncat.marc import master as master_record
+from unioncat.marc.xmltext import marcxml_head
+from unioncat.models import StoredRecord
 from unioncat.store import Store, open_store
+from unioncat.store.dedup import MemberRow
 from unioncat.workers import pool as worker_pool
 from unioncat.text import fold
 
@@ -57,7 +61,7 @@ class IndexStats:
 def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDocument | str]:
     """Yield a document per master that still has members, or its id if it has none."""
     formats = {s.id: s.format for s in cfg.sources}
-    found: dict[str, list[tuple[str, str, bytes, str, str, str, bytes]]] = {}
+    found: dict[str, list[MemberRow]] = {}
     for n, master in enumerate(masters):
         if n % CHUNK == 0:  # the records of the next masters, read together
             found = store.master_members(masters[n:n + CHUNK])
@@ -66,8 +70,8 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
             yield master
             continue
         parts: list[tuple[float, str, str, DocParts]] = []
-        for rid, source, raw, syntax, charset, data, _ in rows:
-            completeness = float(json.loads(data).get("completeness", 0))
+        for rid, source, raw, syntax, charset, data, *_ in rows:
+            completeness = float(json.loads(data or "{}").get("completeness", 0))
             parts.append((-completeness, rid, source, record_parts(raw, syntax, charset,
                                                                    formats.get(source, "marc21"))))
         parts.sort(key=lambda p: (p[0], p[1]))
@@ -84,7 +88,23 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
                      "format": kind, "language": best.language,
                      "title_vernacular": best.title_vernacular, "author_vernacular": best.author_vernacular,
                      "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],
-                     "sources": sorted({p[2] for p in parts})})
+                     "sources": sorted({p[2] for p in parts}), "marcxml": master_head(master, rows)})
+
+
+def master_head(master: str, rows: list[MemberRow]) -> str | None:
+    """Return the master record's MARCXML up to the union's holdings, as the servers give it
+    (``[server] holdings`` item or member): built here once, kept in the index and written
+    into each answer as it is, instead of reading and merging the members' records at every
+    request (see ``serving.resources``).  None where it cannot be built as MARC 21: a server
+    then builds it as it did, and says why."""
+    found = master_record.ranked((row[0], row[5]) for row in rows)
+    stored = {row[0]: StoredRecord(id=row[0], source_id=row[1], local_id="", raw=row[2], syntax=row[3],
+                                   format=row[7], charset=row[4], datestamp=None, deleted=False, notes=(),
+                                   first_seen="", last_seen="", updated="", location="") for row in rows}
+    try:
+        return marcxml_head(*master_record.marc21(master, found, stored), "item")
+    except (UnioncatError, ValueError, KeyError):
+        return None
 
 
 Built = tuple[Published, Any]  # a document in its engine's own form, with what OAI-PMH publishes of it

@@ -16,7 +16,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from lxml import etree
 
@@ -245,7 +245,7 @@ class Resources:
         out, and logged."""
         mode = self.cfg.server.holdings
         ids = {master: list(display.get("members", [])) for master, display in displays.items()}
-        heads = self._heads(ids, mode, keep=False)
+        heads = self._heads(ids, mode, keep=False, displays=displays)
         holdings = holdings_many(self.store(), ids, names=self.names)
         out = {}
         for master, head in heads.items():
@@ -274,7 +274,7 @@ class Resources:
         if schema == "isohold":
             return {master: records.isohold(holdings[master]) for master in ids}
         mode = "none" if schema == "opacxml" else self.cfg.server.holdings
-        for master, head in self._heads(ids, mode, keep=True).items():
+        for master, head in self._heads(ids, mode, keep=True, displays=dict(hits)).items():
             if isinstance(head, Exception):
                 out[master] = head
             elif schema == "opacxml":
@@ -283,13 +283,18 @@ class Resources:
                 out[master] = records.marcxml_text(head, holdings[master], mode)
         return out
 
-    def _heads(self, ids: dict[str, list[str]], mode: str, keep: bool) -> dict[str, str | Exception]:
-        """Return the MARCXML heads (see :meth:`_head`) of many masters, those not cached built
-        from their members and records read in one query each; with ``keep``, cached."""
+    def _heads(self, ids: dict[str, list[str]], mode: str, keep: bool,
+               displays: Mapping[str, dict[str, Any]]) -> dict[str, str | Exception]:
+        """Return the MARCXML heads (see :meth:`_head`) of many masters: those the index keeps
+        as it keeps them, the others from the cache or built from their members and records
+        read in one query each; with ``keep``, cached."""
         store = self.store()
         heads: dict[str, str | Exception] = {
-            master: head for master in ids if (head := self.records.peek((master, mode))) is not None}
+            master: head for master in ids
+            if (head := self._kept(displays.get(master, {}), mode) or self.records.peek((master, mode))) is not None}
         wanted = {master: some for master, some in ids.items() if master not in heads}
+        if not wanted:
+            return {master: heads[master] for master in ids}
         found = members_many(store, wanted)
         stored = store.get_many(m["id"] for some in found.values() for m in some)
         for master in wanted:
@@ -380,8 +385,15 @@ class Resources:
             head = self.records.get((master, mode, "unimarc"), lambda: records.marcxml_head(
                 *self._unimarc(master, ids), mode, records.UNIMARC_NS))
             return records.marcxml(head, holdings, mode)
-        head = self._head(master, ids, mode)
+        head = self._kept(display, mode) or self._head(master, ids, mode)
         return records.opacxml(head, holdings) if schema == "opacxml" else records.marcxml(head, holdings, mode)
+
+    @staticmethod
+    def _kept(display: dict[str, Any], mode: str) -> str | None:
+        """Return the MARCXML head the index keeps for a master (built as holdings ``item`` and
+        ``member`` want it: without the members' own 852 fields), or None."""
+        head = display.get("marcxml")
+        return head if isinstance(head, str) and mode in ("item", "member") else None
 
     def _head(self, master: str, ids: list[str], mode: str) -> str:
         """Return the cached MARCXML of a master record up to its holdings."""

@@ -17,6 +17,7 @@ from unioncat.store.schema import DEDUP_TABLES
 
 # An extracted record as stored: id, source, dedup data (JSON), blocking keys, year, edition.
 Extracted = tuple[str, str, str, list[str], int | None, int | None]
+MemberRow = tuple[str, str, bytes, str, str, str | None, bytes, str]  # see DedupStore.master_members
 CHUNK = 1000  # records per short write transaction
 
 
@@ -413,15 +414,16 @@ class DedupStore(StoreCore):
     def all_masters(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT master_id FROM clusters ORDER BY master_id")]
 
-    def master_members(self, masters: Sequence[str]) -> dict[str, list[tuple[str, str, bytes, str, str, str, bytes]]]:
+    def master_members(self, masters: Sequence[str]) -> dict[str, list[MemberRow]]:
         """Return, for each master with live records, its records as (id, source, raw, syntax,
-        charset, dedup data, content hash) in id order: a query for every 500 masters."""
-        out: dict[str, list[tuple[str, str, bytes, str, str, str, bytes]]] = {}
+        charset, dedup data or None, content hash, format) in id order: a query for every 500
+        masters."""
+        out: dict[str, list[MemberRow]] = {}
         for part, marks in in_chunks(masters):
             for master, *row in self.db.execute(
-                    "SELECT c.master_id, r.id, r.source, r.raw, r.syntax, r.charset, coalesce(d.data, '{}'), r.hash"
+                    "SELECT c.master_id, r.id, r.source, r.raw, r.syntax, r.charset, d.data, r.hash, r.format"
                     " FROM clusters c JOIN records r ON r.id = c.record_id LEFT JOIN dedup_records d ON d.id = r.id"
                     f" WHERE c.master_id IN ({marks}) AND r.deleted=0 ORDER BY c.master_id, r.id", part):
                 out.setdefault(master, []).append((row[0], row[1], bytes(row[2]), row[3], row[4], row[5],
-                                                   bytes(row[6])))
+                                                   bytes(row[6]), row[7]))
         return out
