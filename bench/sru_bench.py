@@ -15,7 +15,11 @@ requests/s and median / p99 latency per server and connection count: the warm mi
 again and again).  Then the cold mix: --cold distinct queries drawn from the records loaded
 (title words and subject headings, each asked once, so nothing is cached from an earlier ask),
 one keep-alive connection, each query to `unioncat serve` (the default: waitress) and to Zebra in
-turn; per-request latency median / p90 / p99 and how many hit counts agree.
+turn; per-request latency median / p90 / p99 and how many hit counts agree.  Last, where a cold
+request's time goes: as many other distinct queries through the serving layer in this process
+(search and the page of records, no HTTP), and waitress answering a body of the cold mix's median
+size from an app that does no work, asked by the same client (the HTTP server's and client's
+share).
 """
 from __future__ import annotations
 
@@ -118,12 +122,65 @@ def cold_queries(data: Path, count: int, seed: int = 11) -> list[str]:
     return mixed[:count]
 
 
-def cold_mix(targets: dict[str, str], queries: list[str]) -> None:
-    """Ask each query once of each server, in turn, over one keep-alive connection each."""
+def in_process(cfg: Path, queries: list[str]) -> list[float]:
+    """Return ms per query of the serving layer alone (search, then the page of 10 MARCXML
+    records with holdings as SRU writes them), in this process: what a request costs before
+    any HTTP server."""
+    from unioncat.config import load_config
+    from unioncat.serving.resources import Resources
+
+    res = Resources(load_config(str(cfg)))
+    times = []
+    for query in queries:
+        started = time.perf_counter()
+        hits = res.search(res.parse(query), limit=10)
+        res.render_many("marcxml", list(zip(hits.ids, hits.displays)))
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+FLOOR_APP = """
+import os
+BODY = b"x" * int(os.environ["FLOOR_BYTES"])
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(BODY)))])
+    return [BODY]
+"""
+
+
+def http_floor(work: Path, size: int, count: int) -> list[float]:
+    """Return ms per request of a WSGI app that does nothing but answer ``size`` bytes, under
+    waitress with 4 threads as `unioncat serve` runs it, asked as the cold mix asks: what the
+    HTTP server and this client cost before any searching."""
+    (work / "floor_app.py").write_text(FLOOR_APP, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", "import floor_app, waitress; waitress.serve(floor_app.app, "
+                               f"host='127.0.0.1', port={port}, threads=4)"],
+                              cwd=work, env={**os.environ, "FLOOR_BYTES": str(size), "PYTHONPATH": str(work)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        times = []
+        for n in range(count):
+            started = time.perf_counter()
+            conn.request("GET", f"/sru?n={n}")
+            conn.getresponse().read()
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def cold_mix(targets: dict[str, str], queries: list[str]) -> int:
+    """Ask each query once of each server, in turn, over one keep-alive connection each;
+    return the median size of the first server's answers."""
     conns = {name: http.client.HTTPConnection(*url.split("/")[2].split(":"), timeout=60)
              for name, url in targets.items()}
     times: dict[str, list[float]] = {name: [] for name in targets}
     hits: dict[str, list[int]] = {name: [] for name in targets}
+    sizes: list[int] = []
     for query in queries:
         for name, url in targets.items():
             path = "/" + url.split("/", 3)[3] + "?" + params_of(query)
@@ -132,6 +189,8 @@ def cold_mix(targets: dict[str, str], queries: list[str]) -> None:
             response = conns[name].getresponse()
             body = response.read()
             times[name].append((time.perf_counter() - started) * 1000)
+            if name == next(iter(targets)):
+                sizes.append(len(body))
             found = re.search(rb"<(?:\w+:)?numberOfRecords>(\d+)<", body)
             hits[name].append(int(found.group(1)) if found and response.status == 200 else -1)
     names = list(targets)
@@ -146,6 +205,7 @@ def cold_mix(targets: dict[str, str], queries: list[str]) -> None:
               f"| {statistics.fmean(ordered):.2f} | {sum(1 for h in hits[name] if h > 0)} |")
     ours, zebra_ = (statistics.median(times[n]) for n in names[:2])
     print(f"median, {names[0]} / {names[1]}: {ours / zebra_:.2f}")
+    return int(statistics.median(sizes))
 
 
 def main() -> None:
@@ -190,8 +250,15 @@ def main() -> None:
                           f"| {result['non2xx']}{' ' + str(result['socket_errors']) if result['socket_errors'] else ''} |",
                           flush=True)
             if args.cold:
-                cold_mix({"unioncat serve": targets["unioncat (waitress, 4 threads)"], "Zebra 2.2.7": peer["SRU_URL"]},
-                         cold_queries(data, args.cold))
+                queries = cold_queries(data, 2 * args.cold)
+                size = cold_mix({"unioncat serve": targets["unioncat (waitress, 4 threads)"],
+                                 "Zebra 2.2.7": peer["SRU_URL"]}, queries[:args.cold])
+                # Where a cold request's time goes: the serving layer alone (other queries, as
+                # cold), and waitress answering a body of the same size with no work at all.
+                alone, floor = in_process(cfg, queries[args.cold:]), http_floor(work, size, args.cold)
+                print(f"\nwhere it goes (median ms): serving layer in process, {len(alone)} other distinct "
+                      f"queries: {statistics.median(alone):.2f}; waitress answering {size:,} bytes with no work, "
+                      f"same client: {statistics.median(floor):.2f}")
     finally:
         stop(servers, work)
 

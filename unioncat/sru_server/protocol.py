@@ -11,8 +11,6 @@ ignored, as the standard says.
 """
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -236,7 +234,6 @@ def add_diagnostics(root: etree._Element, version: str, diags: list[SRUDiagnosti
 # replaces with the text: a page of records is not parsed into elements only to be written out.
 _RAW = "unioncat-record"
 _RAW_START = b"<?" + _RAW.encode() + b" "
-_RAW_PI = re.compile(re.escape(_RAW_START) + rb"(.*?)\?>", re.DOTALL)
 
 
 def add_record(parent: etree._Element, req: SRURequest, schema_uri: str, data: etree._Element | str,
@@ -268,6 +265,13 @@ def serialize(root: etree._Element, stylesheet: str = "", soap: str = "") -> byt
     if stylesheet:
         head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode("utf-8")
     body = bytes(etree.tostring(root, encoding="utf-8"))
-    if _RAW_START in body:
-        body = _RAW_PI.sub(lambda m: m.group(1), body)
-    return head + body
+    if _RAW_START not in body:
+        return head + body
+    # Split at each instruction and its end rather than match them with a regular expression:
+    # a lazy match over a page of ten records (30-40 KB) took over a millisecond a response.
+    parts = body.split(_RAW_START)
+    out = [head, parts[0]]
+    for part in parts[1:]:
+        end = part.index(b"?>")
+        out += [part[:end], part[end + 2:]]
+    return b"".join(out)
