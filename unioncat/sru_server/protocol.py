@@ -203,8 +203,8 @@ def envelope(version: str, operation: str) -> etree._Element:
 
 def add(parent: etree._Element, name: str, text: str | int | None = None) -> etree._Element:
     """Append a child in the parent's namespace."""
-    ns = etree.QName(parent).namespace
-    child = etree.SubElement(parent, f"{{{ns}}}{name}" if ns else name)
+    tag = parent.tag  # "{namespace}name": cheaper to cut than a QName to build (about 28 a response)
+    child = etree.SubElement(parent, tag[:tag.index("}") + 1] + name if tag.startswith("{") else name)
     if text is not None:
         child.text = clean(str(text))
     return child
