@@ -9,7 +9,6 @@ a complete index in a new directory beside the old one and swaps it in.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import pickle
 import shutil
@@ -69,11 +68,12 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
         if not rows:
             yield master
             continue
+        ranked = master_record.ranked((row[0], row[5]) for row in rows)  # each member's dedup data, read once
+        completeness = {member["id"]: float(member["completeness"]) for member in ranked}
         parts: list[tuple[float, str, str, DocParts]] = []
-        for rid, source, raw, syntax, charset, data, *_ in rows:
-            completeness = float(json.loads(data or "{}").get("completeness", 0))
-            parts.append((-completeness, rid, source, record_parts(raw, syntax, charset,
-                                                                   formats.get(source, "marc21"))))
+        for rid, source, raw, syntax, charset, *_ in rows:
+            parts.append((-completeness[rid], rid, source, record_parts(raw, syntax, charset,
+                                                                        formats.get(source, "marc21"))))
         parts.sort(key=lambda p: (p[0], p[1]))
         best = parts[0][3]
         members = [p[3] for p in parts]
@@ -88,16 +88,15 @@ def documents(store: Store, cfg: Config, masters: list[str]) -> Iterator[IndexDo
                      "format": kind, "language": best.language,
                      "title_vernacular": best.title_vernacular, "author_vernacular": best.author_vernacular,
                      "members": [p[1] for p in sorted(parts, key=lambda p: p[1])],
-                     "sources": sorted({p[2] for p in parts}), "marcxml": master_head(master, rows)})
+                     "sources": sorted({p[2] for p in parts}), "marcxml": master_head(master, rows, ranked)})
 
 
-def master_head(master: str, rows: list[MemberRow]) -> str | None:
+def master_head(master: str, rows: list[MemberRow], found: list[dict[str, Any]]) -> str | None:
     """Return the master record's MARCXML up to the union's holdings, as the servers give it
     (``[server] holdings`` item or member): built here once, kept in the index and written
     into each answer as it is, instead of reading and merging the members' records at every
     request (see ``serving.resources``).  None where it cannot be built as MARC 21: a server
-    then builds it as it did, and says why."""
-    found = master_record.ranked((row[0], row[5]) for row in rows)
+    then builds it as it did, and says why (``found``: the members ranked, ``marc.master.ranked``)."""
     stored = {row[0]: StoredRecord(id=row[0], source_id=row[1], local_id="", raw=row[2], syntax=row[3],
                                    format=row[7], charset=row[4], datestamp=None, deleted=False, notes=(),
                                    first_seen="", last_seen="", updated="", location="") for row in rows}
