@@ -28,9 +28,9 @@ from unioncat.errors import SRUDiagnostic, UnioncatError
 from unioncat.index.query import field_for
 from unioncat.sru_server.explain import ZEEREX_NS, zeerex
 from unioncat.serving.rpn import pqf_to_cql
-from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP12_NS, SOAP_NS, SRURequest, add, add_diagnostics, add_record,
-                                          diagnostic_element, envelope, parse_request, serialize,
-                                          version_of)
+from unioncat.sru_server.protocol import (FACET_INDEXES, SOAP12_NS, SOAP_NS, SRURequest, XmlNode, add, add_diagnostics,
+                                          add_record, diagnostic_element, element, envelope, parse_request,
+                                          serialize, version_of)
 from unioncat.serving.resources import Resources, make_result_set_id, read_result_set_id
 
 log = logging.getLogger("unioncat.sru")
@@ -134,7 +134,7 @@ class SRUApp:
             root = self.explain(req, environ)
         return serialize(root, req.stylesheet, soap)
 
-    def failure(self, version: str, operation: str, diag: SRUDiagnostic) -> etree._Element:
+    def failure(self, version: str, operation: str, diag: SRUDiagnostic) -> XmlNode:
         """Return a response carrying a fatal diagnostic (an explainResponse must carry the
         explain record too, so a client that reads the record still gets it)."""
         root = envelope(version, operation)
@@ -148,7 +148,7 @@ class SRUApp:
         return root
 
     # explain ---------------------------------------------------------------------------
-    def explain(self, req: SRURequest, environ: dict[str, Any]) -> etree._Element:
+    def explain(self, req: SRURequest, environ: dict[str, Any]) -> XmlNode:
         """Return an explainResponse with the ZeeRex record."""
         root = envelope(req.version, "explain")
         host, port, database = public_address(self.server, environ)
@@ -159,7 +159,7 @@ class SRUApp:
         return root
 
     # searchRetrieve --------------------------------------------------------------------
-    def search_retrieve(self, req: SRURequest) -> etree._Element:
+    def search_retrieve(self, req: SRURequest) -> XmlNode:
         """Run a query and return a searchRetrieveResponse."""
         root = envelope(req.version, "searchRetrieve")
         try:
@@ -199,27 +199,25 @@ class SRUApp:
             self.add_facets(root, req, facets, hits.facets)
         return root
 
-    def add_facets(self, root: etree._Element, req: SRURequest, asked: dict[str, tuple[str, int]],
+    def add_facets(self, root: XmlNode, req: SRURequest, asked: dict[str, tuple[str, int]],
                    found: dict[str, dict[str, int]]) -> None:
         """Append SRU 2.0 facetedResults: per facet its terms with counts and drill-down query."""
-        ns = f"{{{FACET_NS}}}"
         holder = None
         for name, (index, count) in asked.items():
             terms = list(found.get(name, {}).items())[:count]
             if not terms:
                 continue
             if holder is None:  # the wrapper is sruResponse's, its content facetedResults'
-                holder = etree.SubElement(root, f"{{{etree.QName(root).namespace}}}facetedResults",
-                                          nsmap={"facet": FACET_NS})
-            facet = etree.SubElement(holder, ns + "facet")
-            etree.SubElement(facet, ns + "facetDisplayLabel").text = FACET_LABELS[name]
-            etree.SubElement(facet, ns + "index").text = index
-            box = etree.SubElement(facet, ns + "terms")
+                holder = element(root, root.prefix + "facetedResults", ns=("facet", FACET_NS))
+            facet = element(holder, "facet:facet")
+            element(facet, "facet:facetDisplayLabel", FACET_LABELS[name])
+            element(facet, "facet:index", index)
+            box = element(facet, "facet:terms")
             for value, number in terms:
-                term = etree.SubElement(box, ns + "term")
-                etree.SubElement(term, ns + "actualTerm").text = value
-                etree.SubElement(term, ns + "query").text = f'({req.query}) and {index}="{value}"'
-                etree.SubElement(term, ns + "count").text = str(number)
+                term = element(box, "facet:term")
+                element(term, "facet:actualTerm", value)
+                element(term, "facet:query", f'({req.query}) and {index}="{value}"')
+                element(term, "facet:count", number)
 
     def query(self, req: SRURequest) -> tuple[CQLQuery, str, str]:
         """Parse the query, expanding cql.resultSetId clauses; return it, its text and sort keys."""
@@ -244,7 +242,7 @@ class SRUApp:
             raise SRUDiagnostic(80, sort_text, "sort either with sortKeys or with sortBy, not both")
         return parsed, req.query, sort_text
 
-    def add_hit(self, holder: etree._Element, req: SRURequest, master: str, data: etree._Element | str | Exception,
+    def add_hit(self, holder: XmlNode, req: SRURequest, master: str, data: etree._Element | str | Exception,
                 position: int) -> None:
         """Append one record (built by ``render_many``), or a surrogate diagnostic if it could
         not be built."""
@@ -259,7 +257,7 @@ class SRUApp:
             return
         add_record(holder, req, req.schema.uri, data, position)
 
-    def echo(self, root: etree._Element, req: SRURequest) -> None:
+    def echo(self, root: XmlNode, req: SRURequest) -> None:
         """Append echoedSearchRetrieveRequest."""
         echo = add(root, "echoedSearchRetrieveRequest")
         add(echo, "version", req.version)
@@ -276,7 +274,7 @@ class SRUApp:
                     add(echo, name, req.params[name])
 
     # scan --------------------------------------------------------------------------
-    def scan(self, req: SRURequest) -> etree._Element:
+    def scan(self, req: SRURequest) -> XmlNode:
         """Return a scanResponse: terms around the scan clause's term, with counts."""
         root = envelope(req.version, "scan")
         try:
