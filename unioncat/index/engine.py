@@ -8,6 +8,7 @@ filters and facets, and a stored JSON ``display`` blob.  Updates are by the uniq
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import json
 import os
@@ -100,13 +101,13 @@ class TantivyEngine:
         """Add documents, replacing any with the same id (a fresh rebuild has none)."""
         self.add_prepared([(doc.id, self.prepare(doc)) for doc in docs], replace)
 
-    def add_prepared(self, docs: list[tuple[str, Any]], replace: bool = True) -> None:
+    def add_prepared(self, docs: list[tuple[str, str]], replace: bool = True) -> None:
         """Add documents made by ``prepare`` (in a worker process, say), by id."""
         writer = self.writer()
         for doc_id, prepared in docs:
             if replace:
                 writer.delete_documents_by_term("id", doc_id)
-            writer.add_document(prepared)
+            writer.add_json(prepared)
 
     def delete(self, ids: list[str]) -> None:
         """Delete documents by id."""
@@ -128,30 +129,32 @@ class TantivyEngine:
         self.index.reload()
 
     @staticmethod
-    def prepare(doc: IndexDocument) -> tantivy.Document:
-        """Return the engine's own form of a document (it pickles: workers send it over)."""
-        out = tantivy.Document()
-        out.add_text("id", doc.id)
+    def prepare(doc: IndexDocument) -> str:
+        """Return the engine's own form of a document: its JSON, as tantivy reads it (the
+        stored ``display`` in base64).  Workers build documents and send them over: a
+        ``tantivy.Document`` took 170 us to pickle and as long to unpickle, against 75 us for
+        the whole of this and 25 us for tantivy to read it."""
+        out: dict[str, Any] = {"id": doc.id}
         for name in TOKEN_FIELDS:
-            toks = doc.fields.get(name) or []
+            toks = doc.fields.get(name)
             if toks:
-                out.add_text(name, " ".join(toks))
+                out[name] = " ".join(toks)
         for name in HEADING_FIELDS:
-            for heading in doc.fields.get(name) or []:
-                out.add_text(name, heading)
-        for member in doc.members:
-            out.add_text("member", member.upper())
+            if doc.fields.get(name):
+                out[name] = list(doc.fields[name])
+        if doc.members:
+            out["member"] = [member.upper() for member in doc.members]
         if doc.language:
-            out.add_text("language", doc.language)
+            out["language"] = doc.language
         if doc.format:
-            out.add_text("format", doc.format)
-        for topic in doc.fields.get("topic") or []:
-            out.add_text("topic", topic)
-        out.add_text("sort_title", doc.sort_title[:64] or "~")
+            out["format"] = doc.format
+        if doc.fields.get("topic"):
+            out["topic"] = list(doc.fields["topic"])
+        out["sort_title"] = doc.sort_title[:64] or "~"
         if doc.year is not None:
-            out.add_integer("year", doc.year)
-        out.add_bytes("display", json.dumps(doc.display, ensure_ascii=False).encode("utf-8"))
-        return out
+            out["year"] = doc.year
+        out["display"] = base64.b64encode(json.dumps(doc.display, ensure_ascii=False).encode("utf-8")).decode("ascii")
+        return json.dumps(out, ensure_ascii=False)
 
     def builder(self) -> TantivyBuilder:
         """Return the query builder of this engine (for filters added to a CQL query)."""
