@@ -100,6 +100,12 @@ class StoreCore:
     def renamed(self, old: str, new: str) -> None:
         """Called after table ``old`` was renamed ``new`` (in the same transaction)."""
 
+    def append_rows(self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        """Insert rows that cannot conflict with any in the table, inside the caller's
+        transaction (PostgreSQL copies them in: many times cheaper than an INSERT a row)."""
+        self.db.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                            rows)
+
     @property
     def path(self) -> str:
         """Where the store is (kept for messages and callers that print it)."""
@@ -193,10 +199,9 @@ class StoreCore:
                 elif outcome != "unchanged":
                     changed.append(rec)
                 existing[gid] = (digest, int(rec.deleted), load_id)
-            self.db.executemany(
-                "INSERT INTO records(id, source, local_id, syntax, format, charset, leader, raw,"
-                " hash, datestamp, deleted, notes, location, protocol_id, first_seen, last_seen,"
-                " updated, last_load) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+            self.append_rows("records", ("id", "source", "local_id", "syntax", "format", "charset", "leader", "raw",
+                                         "hash", "datestamp", "deleted", "notes", "location", "protocol_id",
+                                         "first_seen", "last_seen", "updated", "last_load"), inserts)
             self.db.executemany(
                 "UPDATE records SET source=?, local_id=?, syntax=?, format=?, charset=?, leader=?,"
                 " raw=?, hash=?, datestamp=?, deleted=?, notes=?, location=?, protocol_id=?,"

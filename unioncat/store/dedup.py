@@ -138,8 +138,8 @@ class DedupStore(StoreCore):
             self.db.executemany(f"INSERT INTO {t.records}(id, source, data) VALUES (?,?,?) ON CONFLICT (id)"
                                 " DO UPDATE SET source=excluded.source, data=excluded.data",
                                 [(r[0], r[1], r[2]) for r in chunk])
-            self.db.executemany(f"INSERT INTO {t.keys}(key, id, year, edition) VALUES (?,?,?,?)",
-                                [(key, r[0], r[4], r[5]) for r in chunk for key in r[3]])
+            self.append_rows(t.keys, ("key", "id", "year", "edition"),
+                             [(key, r[0], r[4], r[5]) for r in chunk for key in r[3]])
 
     def _forget(self, t: Tables, rids: Iterable[str]) -> None:
         for rid in rids:
