@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import islice
 from typing import Iterable, NamedTuple
 
-from unioncat.store.base import StoreCore
+from unioncat.store.base import StoreCore, in_chunks
 
 CHUNK = 1000  # masters per write transaction: a server never waits long behind the run
 
@@ -35,18 +35,31 @@ class StampStore(StoreCore):
         changed = 0
         rows = iter(published)
         while chunk := list(islice(rows, CHUNK)):
+            # a master written twice (never, today) ends as its last writing left it
+            chunk = list({item[0]: item for item in chunk}.values())
             with self.write():
+                # A chunk's rows read in one query each 500, not one a master (a round trip each
+                # to a database server: a seventh of a PostgreSQL rebuild).
+                known = self._stamp_rows([master for master, _, _ in chunk])
+                gone_sets: list[tuple[str, str, str]] = []
+                new_sets: list[tuple[str, str, str]] = []
+                stamped: list[tuple[str, str, str, str]] = []
                 for master, sig, sets in chunk:
-                    row = self._stamp_row(master)
+                    row = known.get(master)
                     joined = " ".join(sets)
                     if row and not row[1] and row[2] == sig and row[3] == joined:
                         continue
-                    self._move(master, row, stamp, sets)
-                    self.db.execute("INSERT INTO master_stamps(master_id, stamp, deleted, signature, sets)"
+                    if row is not None:
+                        gone_sets += [(spec, row[0], master) for spec in row[3].split()]
+                    new_sets += [(spec, stamp, master) for spec in sets]
+                    stamped.append((master, stamp, sig, joined))
+                self.db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?", gone_sets)
+                self.db.executemany("INSERT INTO master_sets(spec, stamp, master_id) VALUES (?,?,?)"
+                                    " ON CONFLICT DO NOTHING", new_sets)
+                self.db.executemany("INSERT INTO master_stamps(master_id, stamp, deleted, signature, sets)"
                                     " VALUES (?,?,0,?,?) ON CONFLICT (master_id) DO UPDATE SET stamp=excluded.stamp,"
-                                    " deleted=0, signature=excluded.signature, sets=excluded.sets",
-                                    (master, stamp, sig, joined))
-                    changed += 1
+                                    " deleted=0, signature=excluded.signature, sets=excluded.sets", stamped)
+                changed += len(stamped)
         removed = list(gone)
         if everything:  # a rebuild wrote every master with members; the others are in ``gone``
             removed += [m for (m,) in self.db.execute(
@@ -63,6 +76,15 @@ class StampStore(StoreCore):
                                     (stamp, master))
                     changed += 1
         return changed
+
+    def _stamp_rows(self, masters: list[str]) -> dict[str, tuple[str, int, str, str]]:
+        found: dict[str, tuple[str, int, str, str]] = {}
+        for part, marks in in_chunks(masters):
+            for master, stamp, deleted, sig, sets in self.db.execute(
+                    "SELECT master_id, stamp, deleted, signature, sets FROM master_stamps"
+                    f" WHERE master_id IN ({marks})", part):
+                found[master] = (stamp, deleted, sig, sets)
+        return found
 
     def _stamp_row(self, master: str) -> tuple[str, int, str, str] | None:
         row = self.db.execute("SELECT stamp, deleted, signature, sets FROM master_stamps WHERE master_id=?",
