@@ -2,7 +2,7 @@
 """How the embedded default (SQLite + tantivy) grows: a synthetic consortium of N member records,
 the full nightly run, a 1% incremental run, query latency, sizes on disk.
 
-    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR [--build-only]] [--postgresql]
+    .venv/bin/python bench/scale_bench.py --records 200000 [--members 4] [--keep DIR [--build-only | --queries-only]] [--postgresql]
 
 The consortium is built from the 200,000 LoC records (../shared/data): each work is held by one to
 three of the members, each copy catalogued differently as bench/dedup_eval.py does it (ISBN forms,
@@ -169,52 +169,8 @@ def du(path: Path) -> float:
         else path.stat().st_size / 2**20
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--records", type=int, default=200_000)
-    ap.add_argument("--members", type=int, default=4)
-    ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
-    ap.add_argument("--postgresql", action="store_true", help="a PostgreSQL store (a throwaway cluster)")
-    ap.add_argument("--build-only", action="store_true", help="build the consortium in DIR/built (with --keep) and stop")
-    args = ap.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="scale-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    built = work / "built"  # the consortium as generated, kept with --keep for the next run
-    built.mkdir(exist_ok=True)
-    marker = built / "mix.json"
-    if marker.exists() and json.loads(marker.read_text())["records"] == [args.records, args.members]:
-        mix = json.loads(marker.read_text())["mix"]
-        print(f"reusing the {args.records:,} member records built in {built}", flush=True)
-    else:
-        started = time.monotonic()
-        mix = build(built, args.records, args.members)
-        marker.write_text(json.dumps({"records": [args.records, args.members], "mix": mix}))
-        print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
-              flush=True)
-    if args.build_only:
-        return
-    data = work / "data"  # this run's copy: the 1% change is made to it
-    shutil.rmtree(data, ignore_errors=True)
-    shutil.rmtree(work / "index", ignore_errors=True)
-    for old in work.glob("store.db*"):
-        old.unlink()
-    shutil.copytree(built, data, ignore=shutil.ignore_patterns("mix.json"))
-    cfg = work / "unioncat.toml"
-    url = ""
-    if args.postgresql:
-        from tests.postgres import cluster
-
-        url = cluster().database()
-    cfg.write_text(f'[store]\npath = "{work}/store.db"\n' + (f'url = "{url}"\n' if url else "")
-                   + f'[index]\npath = "{work}/index"\n' + "".join(
-        f'[[source]]\nid = "M{i}"\nname = "Member {i}"\ntype = "file"\npath = "{data}/M{i}.mrc"\n'
-        for i in range(1, args.members + 1)), encoding="utf-8")
-    workers = ("--workers", "2") if url else ()
-    full, full_rss, full_run = run(cfg, *workers)
-    changed = touch_one_percent(data)
-    incremental, inc_rss, inc_run = run(cfg, *workers)
-    sizes = {"store MiB": pg_size(url) if url else du(work / "store.db"), "index MiB": du(work / "index")}
-
+def query_latency(cfg: Path, mix: list[str]) -> dict[str, float]:
+    """Return the medians of the query mix (title words) in process and over SRU, cold and warm."""
     from unioncat.config import load_config
     from unioncat.index.search import run_search
     from unioncat.store import open_store
@@ -251,16 +207,71 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(20)
+    return {"search cold median ms": round(statistics.median(cli_cold), 1),
+            "search warm median ms": round(statistics.median(cli_warm), 1),
+            "SRU cold median ms": round(statistics.median(sru_cold), 1),
+            "SRU warm median ms": round(statistics.median(sru_warm), 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--members", type=int, default=4)
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    ap.add_argument("--postgresql", action="store_true", help="a PostgreSQL store (a throwaway cluster)")
+    ap.add_argument("--build-only", action="store_true", help="build the consortium in DIR/built (with --keep) and stop")
+    ap.add_argument("--queries-only", action="store_true",
+                    help="only the query latency, on the store and index a run left in DIR (with --keep)")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="scale-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    built = work / "built"  # the consortium as generated, kept with --keep for the next run
+    built.mkdir(exist_ok=True)
+    marker = built / "mix.json"
+    if marker.exists() and json.loads(marker.read_text())["records"] == [args.records, args.members]:
+        mix = json.loads(marker.read_text())["mix"]
+        print(f"reusing the {args.records:,} member records built in {built}", flush=True)
+    else:
+        started = time.monotonic()
+        mix = build(built, args.records, args.members)
+        marker.write_text(json.dumps({"records": [args.records, args.members], "mix": mix}))
+        print(f"built {args.records:,} member records for {args.members} members in {time.monotonic() - started:.0f} s",
+              flush=True)
+    if args.build_only:
+        return
+    if args.queries_only:
+        print(json.dumps(query_latency(work / "unioncat.toml", mix), indent=2))
+        return
+    data = work / "data"  # this run's copy: the 1% change is made to it
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(work / "index", ignore_errors=True)
+    for old in work.glob("store.db*"):
+        old.unlink()
+    shutil.copytree(built, data, ignore=shutil.ignore_patterns("mix.json"))
+    cfg = work / "unioncat.toml"
+    url = ""
+    if args.postgresql:
+        from tests.postgres import cluster
+
+        url = cluster().database()
+    cfg.write_text(f'[store]\npath = "{work}/store.db"\n' + (f'url = "{url}"\n' if url else "")
+                   + f'[index]\npath = "{work}/index"\n' + "".join(
+        f'[[source]]\nid = "M{i}"\nname = "Member {i}"\ntype = "file"\npath = "{data}/M{i}.mrc"\n'
+        for i in range(1, args.members + 1)), encoding="utf-8")
+    workers = ("--workers", "2") if url else ()
+    full, full_rss, full_run = run(cfg, *workers)
+    changed = touch_one_percent(data)
+    incremental, inc_rss, inc_run = run(cfg, *workers)
+    sizes = {"store MiB": pg_size(url) if url else du(work / "store.db"), "index MiB": du(work / "index")}
+
+    latency = query_latency(cfg, mix)
     row = {"records": args.records, "members": args.members, "store": "postgresql" if url else "sqlite",
            "full run s": round(full), "full peak RSS MiB": round(full_rss),
            "full stages s": {s["stage"]: s["seconds"] for s in full_run.get("stages", [])},  # type: ignore[attr-defined]
            "1% changed": changed, "incremental run s": round(incremental),
            "incremental stages s": {s["stage"]: s["seconds"] for s in inc_run.get("stages", [])},  # type: ignore[attr-defined]
            **{k: round(v) for k, v in sizes.items()},
-           "search cold median ms": round(statistics.median(cli_cold), 1),
-           "search warm median ms": round(statistics.median(cli_warm), 1),
-           "SRU cold median ms": round(statistics.median(sru_cold), 1),
-           "SRU warm median ms": round(statistics.median(sru_warm), 1)}
+           **latency}
     print(json.dumps(row, indent=2))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
