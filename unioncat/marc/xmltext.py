@@ -16,21 +16,22 @@ def clean(text: str) -> str:
     return _ILLEGAL.sub("", text)
 
 
-_SPECIAL = re.compile('[&<>"]')
+SPECIAL = re.compile('[&<>"]')
 
 
-def _esc(text: str) -> str:
+def escape(text: str) -> str:
+    """Return text with the characters XML gives a meaning escaped (for text and attributes)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def datafield(out: list[str], tag: str, ind: str, subs: list[tuple[str, str]]) -> None:
     """Append one data field's MARCXML to ``out``."""
     attrs = [tag, ind[:1] or " ", ind[1:2] or " "]  # tags, indicators and codes: almost always plain
-    if _SPECIAL.search("".join(attrs)):
-        attrs = [_esc(a) for a in attrs]
+    if SPECIAL.search("".join(attrs)):
+        attrs = [escape(a) for a in attrs]
     out.append('<datafield tag="%s" ind1="%s" ind2="%s">' % tuple(attrs))
-    out += ['<subfield code="%s">%s</subfield>' % (code if code.isalnum() else _esc(code),
-                                                   _esc(value) if _SPECIAL.search(value) else value)
+    out += ['<subfield code="%s">%s</subfield>' % (code if code.isalnum() else escape(code),
+                                                   escape(value) if SPECIAL.search(value) else value)
             for code, value in subs if value]
     out.append("</datafield>")
 
@@ -41,10 +42,10 @@ def marcxml_head(leader: str, fields: list[MarcField], mode: str = "item", names
     Built as text: several times faster than an element per subfield.  Unless ``mode``
     is ``none`` the record's own 852 fields are left out (the union's replace them).
     """
-    out = [f'<record xmlns="{namespace}"><leader>{_esc(leader)}</leader>']
+    out = [f'<record xmlns="{namespace}"><leader>{escape(leader)}</leader>']
     for tag, ind, value in fields:
         if isinstance(value, str):
-            out.append(f'<controlfield tag="{_esc(tag)}">{_esc(value)}</controlfield>')
+            out.append(f'<controlfield tag="{escape(tag)}">{escape(value)}</controlfield>')
         elif tag != "852" or mode == "none":
             datafield(out, tag, ind, value)
     return clean("".join(out))
