@@ -41,21 +41,16 @@ class StampStore(StoreCore):
                 # A chunk's rows read in one query each 500, not one a master (a round trip each
                 # to a database server: a seventh of a PostgreSQL rebuild).
                 known = self._stamp_rows([master for master, _, _ in chunk])
-                gone_sets: list[tuple[str, str, str]] = []
-                new_sets: list[tuple[str, str, str]] = []
+                moves: list[tuple[str, tuple[str, int, str, str] | None, tuple[str, ...]]] = []
                 stamped: list[tuple[str, str, str, str]] = []
                 for master, sig, sets in chunk:
                     row = known.get(master)
                     joined = " ".join(sets)
                     if row and not row[1] and row[2] == sig and row[3] == joined:
                         continue
-                    if row is not None:
-                        gone_sets += [(spec, row[0], master) for spec in row[3].split()]
-                    new_sets += [(spec, stamp, master) for spec in sets]
+                    moves.append((master, row, tuple(sets)))
                     stamped.append((master, stamp, sig, joined))
-                self.db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?", gone_sets)
-                self.db.executemany("INSERT INTO master_sets(spec, stamp, master_id) VALUES (?,?,?)"
-                                    " ON CONFLICT DO NOTHING", new_sets)
+                self._move(moves, stamp)
                 self.db.executemany("INSERT INTO master_stamps(master_id, stamp, deleted, signature, sets)"
                                     " VALUES (?,?,0,?,?) ON CONFLICT (master_id) DO UPDATE SET stamp=excluded.stamp,"
                                     " deleted=0, signature=excluded.signature, sets=excluded.sets", stamped)
@@ -65,16 +60,17 @@ class StampStore(StoreCore):
             removed += [m for (m,) in self.db.execute(
                 "SELECT master_id FROM master_stamps s WHERE deleted=0 AND NOT EXISTS"
                 " (SELECT 1 FROM clusters c WHERE c.master_id = s.master_id)")]
+        removed = list(dict.fromkeys(removed))  # each once: the second would find it deleted already
         for i in range(0, len(removed), CHUNK):
             with self.write():
-                for master in removed[i:i + CHUNK]:
-                    row = self._stamp_row(master)
-                    if row is None or row[1]:
-                        continue  # never published, or deleted already
-                    self._move(master, row, stamp, tuple(row[3].split()))  # a deleted record stays in its last sets
-                    self.db.execute("UPDATE master_stamps SET stamp=?, deleted=1, signature='' WHERE master_id=?",
-                                    (stamp, master))
-                    changed += 1
+                known = self._stamp_rows(removed[i:i + CHUNK])
+                # never published, or deleted already: nothing to do; a deleted record stays in its last sets
+                moves = [(master, row, tuple(row[3].split())) for master in removed[i:i + CHUNK]
+                         if (row := known.get(master)) is not None and not row[1]]
+                self._move(moves, stamp)
+                self.db.executemany("UPDATE master_stamps SET stamp=?, deleted=1, signature='' WHERE master_id=?",
+                                    [(stamp, master) for master, _, _ in moves])
+                changed += len(moves)
         return changed
 
     def _stamp_rows(self, masters: list[str]) -> dict[str, tuple[str, int, str, str]]:
@@ -86,18 +82,14 @@ class StampStore(StoreCore):
                 found[master] = (stamp, deleted, sig, sets)
         return found
 
-    def _stamp_row(self, master: str) -> tuple[str, int, str, str] | None:
-        row = self.db.execute("SELECT stamp, deleted, signature, sets FROM master_stamps WHERE master_id=?",
-                              (master,)).fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3])
-
-    def _move(self, master: str, row: tuple[str, int, str, str] | None, stamp: str, sets: tuple[str, ...]) -> None:
-        """Put a master's set rows at its new datestamp (each row found by its primary key)."""
-        if row is not None:
-            self.db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?",
-                                [(spec, row[0], master) for spec in row[3].split()])
+    def _move(self, moves: list[tuple[str, tuple[str, int, str, str] | None, tuple[str, ...]]], stamp: str) -> None:
+        """Put masters' set rows (master, its stamp row or None, its sets) at the new datestamp
+        (each row found by its primary key)."""
+        self.db.executemany("DELETE FROM master_sets WHERE spec=? AND stamp=? AND master_id=?",
+                            [(spec, row[0], master) for master, row, _ in moves if row is not None
+                             for spec in row[3].split()])
         self.db.executemany("INSERT INTO master_sets(spec, stamp, master_id) VALUES (?,?,?) ON CONFLICT DO NOTHING",
-                            [(spec, stamp, master) for spec in sets])
+                            [(spec, stamp, master) for master, _, sets in moves for spec in sets])
 
     def stamps_empty(self) -> bool:
         """Return True if no master was ever stamped (a store from before datestamps)."""
