@@ -157,6 +157,11 @@ def run(cfg: Path, *extra: str) -> tuple[float, float, dict[str, object]]:
     return seconds, peak / 1024, last
 
 
+def stages(last: dict[str, object]) -> dict[str, object]:
+    """Return a run's seconds by stage, from its own record of the run."""
+    return {s["stage"]: s["seconds"] for s in last.get("stages", [])}  # type: ignore[attr-defined]
+
+
 def pg_size(url: str) -> float:
     import psycopg
 
@@ -260,16 +265,20 @@ def main() -> None:
         for i in range(1, args.members + 1)), encoding="utf-8")
     workers = ("--workers", "2") if url else ()
     full, full_rss, full_run = run(cfg, *workers)
+    print(json.dumps({"full run s": round(full), "full peak RSS MiB": round(full_rss),  # a long run's first figures
+                      "full stages s": stages(full_run)}), flush=True)
     changed = touch_one_percent(data)
     incremental, inc_rss, inc_run = run(cfg, *workers)
+    print(json.dumps({"1% changed": changed, "incremental run s": round(incremental),
+                      "incremental stages s": stages(inc_run)}), flush=True)
     sizes = {"store MiB": pg_size(url) if url else du(work / "store.db"), "index MiB": du(work / "index")}
 
     latency = query_latency(cfg, mix)
     row = {"records": args.records, "members": args.members, "store": "postgresql" if url else "sqlite",
            "full run s": round(full), "full peak RSS MiB": round(full_rss),
-           "full stages s": {s["stage"]: s["seconds"] for s in full_run.get("stages", [])},  # type: ignore[attr-defined]
+           "full stages s": stages(full_run),
            "1% changed": changed, "incremental run s": round(incremental),
-           "incremental stages s": {s["stage"]: s["seconds"] for s in inc_run.get("stages", [])},  # type: ignore[attr-defined]
+           "incremental stages s": stages(inc_run),
            **{k: round(v) for k, v in sizes.items()},
            **latency}
     print(json.dumps(row, indent=2))
