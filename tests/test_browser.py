@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -87,6 +87,20 @@ def open_page(driver: Any, url: str) -> None:
     assert driver.execute_script("return document.readyState") == "complete"
 
 
+def follow(driver: Any, act: Callable[[], object]) -> None:
+    """Do what makes the browser load another page (a click on a link or a button, Enter in a
+    form) and wait for that page: chromedriver does not always wait for the navigation a click or
+    a key press starts (Chromium 156.0.8078.114 returned before it, and the test read the old page)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    act()
+    WebDriverWait(driver, 20).until(EC.staleness_of(old))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def axe_violations(driver: Any) -> list[dict[str, Any]]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` fetches axe-core with npm (npm pack axe-core@4.11.4)")
@@ -117,22 +131,22 @@ def test_search_facets_paging_and_record(server: str, browser: Any) -> None:
     size(browser, DESKTOP)
     open_page(browser, server + "/?lang=en")
     box = browser.find_element(By.ID, "q")
-    box.send_keys("history", Keys.ENTER)
+    follow(browser, lambda: box.send_keys("history", Keys.ENTER))
     assert "/search?q=history" in browser.current_url
     total = count(browser)
     assert total > 40
     facet = browser.find_element(By.XPATH, "//section[@class='facet'][h3='Library']//a[.='City Central Library']")
     expected = int(facet.find_element(By.XPATH, "../span[@class='n']").text.replace(",", ""))
-    facet.click()
+    follow(browser, facet.click)
     assert "library=CITY" in browser.current_url and count(browser) == expected < total
     assert "City Central Library" in browser.find_element(By.CSS_SELECTOR, ".chosen").text
     first_page = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "li.hit h2 a")]
-    browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]").click)
     assert "page=2" in browser.current_url
     assert browser.find_element(By.CSS_SELECTOR, "ol.hitlist").get_attribute("start") == "21"
     second_page = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "li.hit h2 a")]
     assert second_page and not set(first_page) & set(second_page)
-    browser.find_element(By.CSS_SELECTOR, "li.hit h2 a").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "li.hit h2 a").click)
     assert "/record/" in browser.current_url
     assert browser.find_element(By.ID, "holdings").find_elements(By.CSS_SELECTOR, "tbody tr")
     assert not csp_errors(browser)
@@ -148,13 +162,13 @@ def test_record_page_borrowing_and_sort(server: str, browser: Any) -> None:
     rows = browser.find_elements(By.CSS_SELECTOR, "#holdings tbody tr")
     assert rows[0].get_attribute("class") == "status-available"
     Select(browser.find_element(By.ID, "home")).select_by_value("VILL")
-    browser.find_element(By.CSS_SELECTOR, "form.home button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.home button").click)
     assert browser.current_url.endswith(f"/record/{LIANCHENGJUE}")  # back where the reader was
     lenders = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#rota li")]
     assert lenders[0].startswith("City Central Library") and "1 copy on the shelf" in lenders[0]
     open_page(browser, f"{server}/search?q=history")
     Select(browser.find_element(By.ID, "sort")).select_by_value("year")
-    browser.find_element(By.CSS_SELECTOR, "form.sort button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.sort button").click)
     years = [int(e.text) for e in browser.find_elements(By.CSS_SELECTOR, "span.year")]
     assert "sort=year" in browser.current_url and years == sorted(years, reverse=True)
 
@@ -165,18 +179,18 @@ def test_language_switch_and_traditional_query(server: str, browser: Any) -> Non
 
     size(browser, DESKTOP)
     open_page(browser, server + "/?lang=en")
-    browser.find_element(By.LINK_TEXT, "繁體中文").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "繁體中文").click)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hant"
     open_page(browser, server + "/")  # remembered
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hant"
-    browser.find_element(By.ID, "q").send_keys("中國發展報告", Keys.ENTER)
+    follow(browser, lambda: browser.find_element(By.ID, "q").send_keys("中國發展報告", Keys.ENTER))
     titles = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "li.hit h2 a")]
     assert any("中国发展报告" in t for t in titles), titles  # a Traditional query finds Simplified records
     assert "種文獻" in browser.find_element(By.TAG_NAME, "h1").text
-    browser.find_element(By.LINK_TEXT, "简体中文").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "简体中文").click)
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans"
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "li.hit h2 a")] == titles
-    browser.find_element(By.LINK_TEXT, "English").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "English").click)
 
 
 def test_keyboard_reaches_the_search_and_the_results(server: str, browser: Any) -> None:
@@ -254,11 +268,11 @@ def test_pages_work_without_javascript(server: str, tmp_path_factory: pytest.Tem
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         driver.get(server + "/?lang=en")
-        driver.find_element(By.ID, "q").send_keys("history", Keys.ENTER)
+        follow(driver, lambda: driver.find_element(By.ID, "q").send_keys("history", Keys.ENTER))
         total = count(driver)
-        driver.find_element(By.XPATH, "//section[@class='facet'][h3='Library']//a").click()
+        follow(driver, driver.find_element(By.XPATH, "//section[@class='facet'][h3='Library']//a").click)
         assert 0 < count(driver) <= total
-        driver.find_element(By.CSS_SELECTOR, "li.hit h2 a").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "li.hit h2 a").click)
         assert driver.find_elements(By.ID, "holdings")
     finally:
         driver.quit()
@@ -271,7 +285,7 @@ def sign_in(driver: Any, server: str, target: str = "/staff/") -> None:
 
     open_page(driver, server + target)
     assert "/staff/login" in driver.current_url  # no session: sent to the login page
-    driver.find_element(By.ID, "user").send_keys(STAFF[0], Keys.TAB, STAFF[1], Keys.ENTER)
+    follow(driver, lambda: driver.find_element(By.ID, "user").send_keys(STAFF[0], Keys.TAB, STAFF[1], Keys.ENTER))
     assert driver.current_url.endswith(target) and driver.find_element(By.TAG_NAME, "h1").text
 
 
@@ -304,7 +318,7 @@ def test_staff_pages_in_a_browser(server: str, browser: Any, shots: Path, width:
         open_page(browser, server + "/staff/review")
         pair = browser.find_element(By.CSS_SELECTOR, "form.decide")
         a = pair.find_element(By.NAME, "a").get_attribute("value")
-        pair.find_element(By.CSS_SELECTOR, "button[value=apart]").click()
+        follow(browser, pair.find_element(By.CSS_SELECTOR, "button[value=apart]").click)
         assert "/staff/review?done=" in browser.current_url
         assert f"apart {a}" in browser.find_element(By.CSS_SELECTOR, ".done").text
         open_page(browser, server + "/staff/log")
