@@ -323,10 +323,7 @@ def test_staff_pages_in_a_browser(server: str, browser: Any, shots: Path, width:
         assert f"apart {a}" in browser.find_element(By.CSS_SELECTOR, ".done").text
         open_page(browser, server + "/staff/log")
         assert a in browser.find_element(By.TAG_NAME, "table").text and STAFF[0] in browser.page_source
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.find_element(By.CSS_SELECTOR, ".signout button").click()
-    WebDriverWait(browser, 20).until(lambda d: "/staff/login" in d.current_url)  # the click's page, not the old one
+    follow(browser, browser.find_element(By.CSS_SELECTOR, ".signout button").click)
     assert "/staff/login" in browser.current_url
     open_page(browser, server + "/staff/")
     assert "/staff/login" in browser.current_url  # signed out for good
