@@ -93,12 +93,15 @@ def follow(driver: Any, act: Callable[[], object]) -> None:
     a key press starts (Chromium 156.0.8078.114 returned before it, and the test read the old page)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     act()
-    WebDriverWait(driver, 20).until(EC.staleness_of(old))
-    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    # between the two documents a script or a lookup may find no page to run in: asked again
+    wait = WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,))
+    wait.until(EC.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def axe_violations(driver: Any) -> list[dict[str, Any]]:
