@@ -191,3 +191,23 @@ def test_readers_never_see_half_an_incremental_update(write_config, tmp_path: Pa
     assert stats.documents == 20 and not stats.rebuilt
     assert len(seen) >= 4 and set(seen) == {0}, seen  # a reader during the update: the old index
     assert open_engine("tantivy", cfg.index.path, create=False).search(query).total == 20
+
+
+def test_a_display_is_read_back_as_it_was_stored() -> None:
+    """The stored display keeps the MARCXML outside its JSON (after a NUL): every display comes
+    back equal, with quotes, CJK and backslashes in either part; a display stored as JSON alone
+    (an index built before) is read as it was."""
+    from unioncat.index.engine import pack_display, unpack_display
+
+    marcxml = ('<record xmlns="http://www.loc.gov/MARC21/slim"><datafield tag="245" ind1="1" ind2="0">'
+               '<subfield code="a">連城訣 "quoted" \\ back&amp;slash</subfield></datafield></record>')
+    displays = [{"title": '連城訣 "a\\b"\n', "year": 1963, "members": ["LOC.1", "HK.2"], "marcxml": marcxml},
+                {"title": "no MARCXML kept", "members": []},
+                {"title": "empty MARCXML", "marcxml": ""},
+                {"title": "NUL in the JSON part \x00 is escaped", "marcxml": "<record/>"}]
+    for display in displays:
+        packed = pack_display(display)
+        assert unpack_display(packed) == display
+        assert ("marcxml" in display) == (b"\0" in packed)
+    legacy = json.dumps(displays[0], ensure_ascii=False).encode("utf-8")
+    assert unpack_display(legacy) == displays[0]

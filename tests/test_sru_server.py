@@ -247,6 +247,24 @@ def test_result_sets_can_be_searched_again(app: SRUApp) -> None:
     assert search(app, 'cql.resultSetId="rBOGUS"').diagnostics() == ["info:srw/diagnostic/1/51"]
 
 
+def test_a_result_set_id_carries_a_long_query_and_ids_made_before() -> None:
+    """Ids are deflated with a small window: a query longer than the window (4,000 characters,
+    CJK and quotes) comes back whole, and an id made as before (zlib.compress) is still read."""
+    import base64
+    import json
+    import time
+    import zlib
+
+    from unioncat.serving.resources import make_result_set_id, read_result_set_id
+
+    query = " or ".join(f'dc.title="連城訣 {n} \\"q\\""' for n in range(200))
+    assert len(query) > 4000
+    assert read_result_set_id(make_result_set_id(query, "year,,0"), 60) == (query, "year,,0")
+    before = zlib.compress(json.dumps([int(time.time()), "dc.title=war", ""]).encode("utf-8"), 9)
+    assert read_result_set_id("r" + base64.urlsafe_b64encode(before).decode("ascii").rstrip("="), 60) \
+        == ("dc.title=war", "")
+
+
 def test_holdings_filters_and_availability_without_reindex(site: Path) -> None:
     app = _app_with(site, availability_cache=0)
     vill = masters(site, "SELECT count(DISTINCT c.master_id) FROM clusters c JOIN records r ON r.id=c.record_id"

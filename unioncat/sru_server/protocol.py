@@ -282,19 +282,17 @@ def add_diagnostics(root: XmlNode, version: str, diags: list[SRUDiagnostic]) -> 
 def add_record(parent: XmlNode, req: SRURequest, schema_uri: str, data: XmlNode | etree._Element | str,
                position: int | None) -> None:
     """Append one <record> with the packing the request asked for; ``data`` is an element or
-    a record's XML text (well-formed, its characters cleaned)."""
-    record = add(parent, "record")
-    add(record, "recordSchema", schema_uri)
-    add(record, "recordXMLEscaping" if req.version == "2.0" else "recordPacking", req.escaping)
-    holder = add(record, "recordData")
+    a record's XML text (well-formed, its characters cleaned).  The record is written as text
+    at once, not as five nodes written later: a page of ten costs 50 element nodes less."""
+    p = parent.prefix
     text = data.xml() if isinstance(data, XmlNode) else data if isinstance(data, str) \
         else etree.tostring(data, encoding="unicode")
-    if req.escaping == "string":
-        holder.text = _escape(text)
-    else:
-        holder.children.append(text)
-    if position is not None:
-        add(record, "recordPosition", position)
+    packing = "recordXMLEscaping" if req.version == "2.0" else "recordPacking"
+    where = "" if position is None else f"<{p}recordPosition>{position}</{p}recordPosition>"
+    parent.children.append(
+        f"<{p}record><{p}recordSchema>{_escape(schema_uri)}</{p}recordSchema>"
+        f"<{p}{packing}>{_escape(req.escaping)}</{p}{packing}>"
+        f"<{p}recordData>{_escape(text) if req.escaping == 'string' else text}</{p}recordData>{where}</{p}record>")
 
 
 def serialize(root: XmlNode, stylesheet: str = "", soap: str = "") -> bytes:
